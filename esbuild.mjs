@@ -1,0 +1,57 @@
+// Builds every bundle of the project: extension host, engine CLI/process, benchmarks, webview, and (with --tests)
+// the unit tests. Node bundles keep npm packages external: TensorFlow.js locates its .wasm binaries relative to its
+// own files, and the optional native backends must be resolved at run time.
+import * as esbuild from 'esbuild';
+import sveltePlugin from 'esbuild-svelte';
+import { readdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const args = new Set(process.argv.slice(2));
+const watch = args.has('--watch');
+const production = args.has('--production');
+// --filter=NAME bundles only the test files whose name contains NAME (handy while one part is being written).
+const filter = process.argv.slice(2).find((a) => a.startsWith('--filter='))?.slice('--filter='.length);
+
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: !production,
+  minify: production,
+  packages: 'external',
+  logLevel: 'warning',
+};
+
+const builds = [
+  { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
+  { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts' }, outdir: 'dist' },
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    entryPoints: { main: 'webview-ui/src/main.ts' },
+    outdir: 'dist/webview',
+    plugins: [sveltePlugin({ compilerOptions: { css: 'injected' } })],
+    logLevel: 'warning',
+  },
+];
+
+if (args.has('--tests')) {
+  const tests = [];
+  for (const dir of ['test/unit']) {
+    if (!existsSync(dir)) continue;
+    for (const f of readdirSync(dir)) if (f.endsWith('.ts') && (!filter || f.includes(filter))) tests.push(join(dir, f));
+  }
+  builds.length = 0;
+  builds.push({ ...nodeCommon, sourcemap: true, entryPoints: tests, outdir: 'out', outbase: '.' });
+}
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+}
