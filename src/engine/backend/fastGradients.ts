@@ -1,0 +1,76 @@
+/**
+ * Gradient definitions that replace stock TensorFlow.js ones with mathematically identical forms that are much
+ * faster on the wasm backend (measured on a CBAM-MobileNetV2 training step: the stock FusedBatchNorm gradient tiles
+ * 1/sqrt(var) to the full activation shape, and the stock Max gradient uses a broadcast Equal, which wasm runs on a
+ * slow generic path). Gradients are global (not per backend), so these forms must be correct on every backend.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
+
+interface FusedBatchNormAttrs {
+  varianceEpsilon: number;
+}
+
+const fusedBatchNormGrad: GradConfig = {
+  kernelName: 'FusedBatchNorm',
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const g = dy as Tensor;
+    const { varianceEpsilon } = attrs as unknown as FusedBatchNormAttrs;
+    const [x, mean, variance, scale] = saved;
+    const scaleValue = scale ?? tf.scalar(1);
+    // Axes over which mean/variance were broadcast to x (all but the channel axis for per-channel statistics).
+    const reductionAxes: number[] = [];
+    const offset = x.rank - mean.rank;
+    for (let i = 0; i < x.rank; i++) {
+      if (i < offset || mean.shape[i - offset] === 1) reductionAxes.push(i);
+    }
+    const reduce = (t: Tensor) => (reductionAxes.length ? tf.sum(t, reductionAxes) : t);
+    const invStd = tf.rsqrt(tf.add(variance, tf.scalar(varianceEpsilon)));
+    const xMinusMean = tf.sub(x, mean);
+    const dyTimesScale = tf.mul(g, scaleValue);
+    return {
+      // Broadcasting multiply instead of the stock tile: same values, no full-size temporary.
+      x: () => tf.mul(g, tf.mul(invStd, scaleValue)),
+      mean: () => tf.reshape(reduce(tf.mul(tf.neg(invStd), dyTimesScale)), mean.shape),
+      variance: () =>
+        tf.reshape(
+          reduce(tf.mul(tf.mul(tf.mul(tf.pow(invStd, tf.scalar(3)), tf.scalar(-0.5)), xMinusMean), dyTimesScale)),
+          mean.shape,
+        ),
+      scale: () => tf.reshape(reduce(tf.mul(g, tf.mul(xMinusMean, invStd))), mean.shape),
+      offset: () => tf.reshape(reduce(g), mean.shape),
+    };
+  },
+};
+
+interface ReduceAttrs {
+  reductionIndices: number | number[];
+}
+
+/** Max/Min gradient: dy where x equals the extremum. 1 - |sign(y - x)| is 1 exactly there, 0 elsewhere. */
+function extremumGrad(kernelName: 'Max' | 'Min'): GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    outputsToSave: [true],
+    gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+      const [x, y0] = saved;
+      const axes = tf.util.parseAxisParam((attrs as unknown as ReduceAttrs).reductionIndices, x.shape);
+      const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+      const y = tf.reshape(y0, keptShape);
+      const g = tf.reshape(dy as Tensor, keptShape);
+      return { x: () => tf.mul(g, tf.sub(tf.scalar(1), tf.abs(tf.sign(tf.sub(y, x))))) };
+    },
+  };
+}
+
+let registered = false;
+
+export function registerFastGradients(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerGradient(fusedBatchNormGrad);
+  tf.registerGradient(extremumGrad('Max'));
+  tf.registerGradient(extremumGrad('Min'));
+}
