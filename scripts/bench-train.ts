@@ -1,0 +1,107 @@
+/**
+ * Training and inference throughput per backend: `npm run bench:train -- --json`. Prints medians after warm-up; the
+ * last line is one JSON object. Backends that are not installed are left out. The cpu backend is ~1000× slower
+ * than the others, so it is timed on a few small steps only (its batch sizes are reported with it).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { initBackend, type BackendChoice } from '../src/engine/backend/backends';
+import { getArchitecture } from '../src/engine/models/registry';
+import { countMacs } from '../src/engine/models/modelStats';
+import { createTrainStep } from '../src/engine/training/trainer';
+import { predictProbabilities } from '../src/engine/inference';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean' },
+    model: { type: 'string', default: 'cbam-mobilenetv2' },
+    alpha: { type: 'string', default: '0.75' },
+    backends: { type: 'string', default: 'tensorflow,wasm,cpu' },
+    steps: { type: 'string', default: '6' },
+  },
+});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function randomBatch(n: number, per: number, seed: number): Float32Array {
+  const out = new Float32Array(n * per);
+  let s = seed >>> 0;
+  for (let i = 0; i < out.length; i++) {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32;
+  }
+  return out;
+}
+
+interface Result {
+  train_img_s: number;
+  infer_img_s: number;
+  train_batch: number;
+  infer_batch: number;
+  steps: number;
+}
+
+async function benchBackend(choice: BackendChoice, steps: number): Promise<Result | undefined> {
+  try {
+    const info = await initBackend(choice);
+    if (info.name !== (choice === 'tensorflow' ? 'tensorflow' : choice)) return undefined;
+  } catch {
+    return undefined; // not installed here
+  }
+  const slow = choice === 'cpu';
+  const trainBatch = slow ? 8 : 128;
+  const inferBatch = slow ? 32 : 256;
+  const n = slow ? 1 : steps;
+  const shape: [number, number, number] = [28, 28, 1];
+  const model = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), seed: 1 });
+  const optimizer = tf.train.adam(1e-3);
+  const step = createTrainStep(model, optimizer, shape, 10);
+  const labels = Int32Array.from({ length: trainBatch }, (_, i) => i % 10);
+  const x = randomBatch(trainBatch, 784, 7);
+  if (!slow) step(x, labels, trainBatch); // warm-up: kernel set-up, XNNPACK operator caches
+  const trainTimes: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    step(x, labels, trainBatch);
+    trainTimes.push(performance.now() - t0);
+  }
+  const xi = randomBatch(inferBatch, 784, 9);
+  const src = { images: xi, count: inferBatch, shape };
+  predictProbabilities(model, src, inferBatch);
+  const inferTimes: number[] = [];
+  for (let i = 0; i < (slow ? 1 : steps); i++) {
+    const t0 = performance.now();
+    predictProbabilities(model, src, inferBatch);
+    inferTimes.push(performance.now() - t0);
+  }
+  model.dispose();
+  optimizer.dispose();
+  return {
+    train_img_s: trainBatch / (median(trainTimes) / 1000),
+    infer_img_s: inferBatch / (median(inferTimes) / 1000),
+    train_batch: trainBatch,
+    infer_batch: inferBatch,
+    steps: n,
+  };
+}
+
+(async () => {
+  const shape: [number, number, number] = [28, 28, 1];
+  await initBackend('cpu');
+  const probe = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), seed: 1 });
+  const summary = { model: `${values.model} (alpha ${values.alpha}, 28x28x1)`, macs_per_image: countMacs(probe), params: probe.countParams(), batch: 128, infer_batch: 256 };
+  probe.dispose();
+  const backends: Record<string, Result> = {};
+  for (const b of values.backends!.split(',') as BackendChoice[]) {
+    const r = await benchBackend(b, Number(values.steps));
+    if (r) {
+      backends[b] = r;
+      if (!values.json) console.error(`${b}: train ${r.train_img_s.toFixed(1)} img/s, inference ${r.infer_img_s.toFixed(1)} img/s`);
+    }
+  }
+  console.log(JSON.stringify({ ...summary, backends }));
+})();

@@ -1,0 +1,100 @@
+/**
+ * `xai-lens`: train, evaluate, predict and inspect models from the command line. Argument parsing uses Node's own
+ * util.parseArgs (strict: unknown flags are errors). Every user-facing failure is one line naming the file and the
+ * problem, and a non-zero exit; a stack trace means a bug.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { describeError, XaiLensError } from './errors';
+import { processIo, type Io } from './cli/common';
+import { predictCommand } from './cli/predict';
+import { evaluateCommand } from './cli/evaluate';
+import { infoCommand } from './cli/info';
+import { trainCommand } from './cli/train';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+export type Values = Record<string, string | boolean | undefined>;
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(values: Values, positionals: string[], io: Io): Promise<number>;
+}
+
+const modelOpt = { model: { type: 'string' as const } };
+const backendOpt = { backend: { type: 'string' as const } };
+const jsonOpt = { json: { type: 'boolean' as const } };
+
+const COMMANDS: Record<string, Command> = {
+  train: {
+    summary: 'train a model from scratch (or --resume a run)',
+    usage: 'train --model <name> --data <mnist|fashion-mnist[:dir]|folder> [--epochs N] [--out dir] [--backend b] [--batch-size N] [--lr x] [--alpha x] [--stem-stride 1|2] [--seed N] [--val-fraction x] [--limit N] [--no-augment] [--resume] [--preset default]',
+    options: {
+      model: { type: 'string' }, data: { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' },
+      'batch-size': { type: 'string' }, lr: { type: 'string' }, alpha: { type: 'string' }, 'stem-stride': { type: 'string' }, seed: { type: 'string' },
+      'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' },
+      resume: { type: 'boolean' }, preset: { type: 'string' }, ...backendOpt, ...jsonOpt,
+    },
+    run: trainCommand,
+  },
+  evaluate: {
+    summary: 'accuracy, loss, per-class accuracy and confusion matrix on a dataset',
+    usage: 'evaluate [--model <dir|default>] --data <mnist|fashion-mnist[:dir]|folder> [--split test|train] [--limit N] [--backend b] [--json]',
+    options: { ...modelOpt, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, ...backendOpt, ...jsonOpt },
+    run: evaluateCommand,
+  },
+  predict: {
+    summary: 'top-5 classes for images (PNG or JPEG)',
+    usage: 'predict [--model <dir|default>] [--backend b] [--json] <images...>',
+    options: { ...modelOpt, ...backendOpt, ...jsonOpt },
+    run: predictCommand,
+  },
+  info: {
+    summary: 'print the model card',
+    usage: 'info [--model <dir|default>]',
+    options: { ...modelOpt, ...jsonOpt },
+    run: infoCommand,
+  },
+};
+
+function help(): string {
+  const lines = ['usage: xai-lens <command> [options]', '', 'commands:'];
+  for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(9)} ${c.summary}`, `            xai-lens ${c.usage}`);
+  lines.push('', 'backends (--backend): auto (default), tensorflow-gpu, tensorflow, wasm, cpu');
+  return lines.join('\n');
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(help());
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  try {
+    if (!command) throw new XaiLensError(`unknown command "${name}"; expected one of ${Object.keys(COMMANDS).join(', ')}`);
+    let parsed;
+    try {
+      parsed = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean' } }, allowPositionals: true, strict: true });
+    } catch (e) {
+      throw new XaiLensError(`${(e as Error).message.split('\n')[0]} (usage: xai-lens ${command.usage})`);
+    }
+    if (parsed.values.help) {
+      io.out(`xai-lens ${command.usage}`);
+      return 0;
+    }
+    return await command.run(parsed.values as Values, parsed.positionals, io);
+  } catch (e) {
+    io.err(`xai-lens: ${describeError(e)}`);
+    if (!(e instanceof XaiLensError) && process.env.XAI_LENS_DEBUG) io.err(String((e as Error).stack));
+    return 2;
+  }
+}
+
+export function runFromCommandLine(): void {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) runFromCommandLine();

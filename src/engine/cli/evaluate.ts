@@ -1,0 +1,38 @@
+import * as tf from '@tensorflow/tfjs';
+import { loadDataset, subset } from '../data/datasets';
+import { evaluateModel } from '../inference';
+import { XaiLensError } from '../errors';
+import { loadModelFolder, startBackend, type Io } from './common';
+import { numberFlag, requireFlag, stringFlag } from './flags';
+
+type Values = Record<string, string | boolean | undefined>;
+
+export async function evaluateCommand(values: Values, _positionals: string[], io: Io): Promise<number> {
+  const spec = requireFlag(values, 'data', 'evaluate [--model <dir|default>] --data <...>');
+  const split = stringFlag(values, 'split') ?? 'test';
+  if (split !== 'test' && split !== 'train') throw new XaiLensError(`--split must be "test" or "train", got "${split}"`);
+  const backend = await startBackend(stringFlag(values, 'backend'), io);
+  const loaded = await loadModelFolder(stringFlag(values, 'model'));
+  let ds = await loadDataset(spec, split, loaded.inputShape);
+  const limit = numberFlag(values, 'limit', ds.count, { integer: true, min: 1 });
+  if (limit < ds.count) ds = subset(ds, Array.from({ length: limit }, (_, i) => i));
+  if (ds.numClasses > loaded.numClasses) {
+    throw new XaiLensError(`dataset "${spec}" has ${ds.numClasses} classes but the model predicts ${loaded.numClasses}`, loaded.dir);
+  }
+  const t0 = performance.now();
+  const ev = evaluateModel(loaded.model, { ...ds, numClasses: loaded.numClasses }, 256);
+  const seconds = (performance.now() - t0) / 1000;
+  const names = loaded.card?.classNames ?? ds.classNames;
+  if (values.json) {
+    io.out(JSON.stringify({ model: loaded.dir, data: spec, split, backend: backend.name, count: ev.count, accuracy: ev.accuracy, loss: ev.loss, perClassAccuracy: ev.perClassAccuracy, confusion: ev.confusion, seconds }));
+  } else {
+    io.out(`${ds.name} ${split}: ${ev.count} images, accuracy ${(ev.accuracy * 100).toFixed(2)}%, loss ${ev.loss.toFixed(4)} (${(ev.count / seconds).toFixed(0)} img/s)`);
+    io.out('per-class accuracy:');
+    ev.perClassAccuracy.forEach((a, k) => io.out(`  ${String(names[k] ?? k).padEnd(12)} ${(a * 100).toFixed(2)}%`));
+    io.out('confusion matrix (rows: true class, columns: predicted):');
+    for (const row of ev.confusion) io.out('  ' + row.map((v) => String(v).padStart(5)).join(''));
+  }
+  loaded.model.dispose();
+  tf.disposeVariables();
+  return 0;
+}

@@ -1,0 +1,43 @@
+/** The model card written next to every trained model (model-card.json) and printed by `xai-lens info`. */
+
+export interface EpochRecord {
+  epoch: number;
+  learningRate: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  valLoss: number;
+  valAccuracy: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+export interface ModelCard {
+  format: 'xai-lens-model-card/1';
+  name: string;
+  architecture: string;
+  alpha: number;
+  /** Stride of the stem convolution, [sy, sx]. */
+  stemStride?: number[];
+  inputShape: [number, number, number];
+  classNames: string[];
+  params: number;
+  macsPerImage: number;
+  /** How images are prepared: values scaled to [0, 1]; 'dark' means digits are light on a dark background. */
+  preprocessing: { range: [0, 1]; background: 'dark' | 'any' };
+  dataset: { spec: string; name: string; hash: string; train: number; validation: number; test: number };
+  training: {
+    epochs: number;
+    batchSize: number;
+    optimizer: 'adam';
+    initialLearningRate: number;
+    schedule: string;
+    augmentation: Record<string, unknown>;
+    seed: number;
+    backend: string;
+    seconds: number;
+    imagesPerSecond: number;
+    completed: boolean;
+  };
+  metrics: { testAccuracy?: number; testLoss?: number; validationAccuracy?: number; validationLoss?: number };
+  createdAt: string;
+}

@@ -1,0 +1,330 @@
+/**
+ * The training loop: Adam, ReduceLROnPlateau on validation loss, early stopping, validation every epoch, a
+ * checkpoint (model + optimizer + state) after every epoch, resumable from its run folder. Progress is an async
+ * iterable of events that the CLI, the extension's task terminal and tests consume; an AbortSignal cancels between
+ * batches and keeps the last complete epoch's checkpoint.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { promises as fs, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { XaiLensError } from '../errors';
+import { getArchitecture } from '../models/registry';
+import { countMacs } from '../models/modelStats';
+import { loadModel, saveModel, writeModelCard } from '../io/modelFolder';
+import { writeFileAtomic, writeJsonAtomic } from '../io/atomicFs';
+import { evaluateModel } from '../inference';
+import { Augmenter } from '../data/augment';
+import { permutation } from '../data/random';
+import type { ImageDataset } from '../data/datasets';
+import type { EpochRecord, ModelCard } from '../modelCard';
+
+export interface AugmentationOptions {
+  rotationDeg?: number;
+  translatePx?: number;
+  elastic?: { alpha: number; sigma: number; probability?: number };
+}
+
+export interface TrainOptions {
+  architecture: string;
+  /** The data spec as the user gave it (recorded in the model card). */
+  dataSpec: string;
+  train: ImageDataset;
+  validation: ImageDataset;
+  test?: ImageDataset;
+  outDir: string;
+  epochs: number;
+  batchSize?: number;
+  learningRate?: number;
+  alpha?: number;
+  stemStride?: number;
+  seed?: number;
+  augmentation?: AugmentationOptions | false;
+  /** ReduceLROnPlateau: factor and patience (epochs without a validation-loss improvement). */
+  plateau?: { factor: number; patience: number; minLearningRate: number };
+  /** Stop after this many epochs without a validation-loss improvement. */
+  earlyStoppingPatience?: number;
+  resume?: boolean;
+  backend: string;
+  /** Model name for the card (default "<architecture>-<dataset>"). */
+  name?: string;
+  signal?: AbortSignal;
+  /** Minimum milliseconds between two 'progress' events. */
+  progressIntervalMs?: number;
+}
+
+export type TrainEvent =
+  | { type: 'start'; epochs: number; startEpoch: number; trainCount: number; validationCount: number; params: number; macsPerImage: number }
+  | { type: 'progress'; epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number; etaSeconds: number }
+  | { type: 'epoch'; record: EpochRecord; improved: boolean }
+  | { type: 'checkpoint'; dir: string; epoch: number }
+  | { type: 'learning-rate'; from: number; to: number }
+  | { type: 'early-stop'; epoch: number }
+  | { type: 'done'; card: ModelCard; cancelled: boolean };
+
+/** What resuming needs, written atomically after each epoch. */
+interface CheckpointState {
+  format: 'xai-lens-checkpoint/1';
+  architecture: string;
+  datasetHash: string;
+  epoch: number;
+  learningRate: number;
+  bestValLoss: number;
+  epochsSinceImprovement: number;
+  epochsSinceLrChange: number;
+  history: EpochRecord[];
+  seconds: number;
+  optimizerFile: string;
+  optimizerWeights: { name: string; shape: number[] }[];
+}
+
+const CHECKPOINT_JSON = 'checkpoint.json';
+const METRICS_JSON = 'metrics.json';
+
+export const DEFAULT_AUGMENTATION: AugmentationOptions = { rotationDeg: 12, translatePx: 2, elastic: { alpha: 8, sigma: 3, probability: 0.3 } };
+
+function logitsModel(model: tf.LayersModel): tf.LayersModel {
+  try {
+    const logits = model.getLayer('logits');
+    return tf.model({ inputs: model.inputs, outputs: logits.output as tf.SymbolicTensor });
+  } catch {
+    throw new XaiLensError(`model "${model.name}" has no "logits" layer; only models built by XAI Lens can be trained`);
+  }
+}
+
+function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
+  // tfjs keeps the rate in a protected field that applyGradients reads each step; there is no public setter.
+  (optimizer as unknown as { learningRate: number }).learningRate = lr;
+}
+
+async function saveOptimizer(optimizer: tf.Optimizer, dir: string): Promise<Pick<CheckpointState, 'optimizerFile' | 'optimizerWeights'>> {
+  const weights = await optimizer.getWeights();
+  const parts = await Promise.all(weights.map((w) => w.tensor.data()));
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const buf = new Float32Array(total);
+  let off = 0;
+  for (const p of parts) {
+    buf.set(p as Float32Array, off);
+    off += p.length;
+  }
+  const optimizerFile = 'optimizer.bin';
+  await writeFileAtomic(join(dir, optimizerFile), new Uint8Array(buf.buffer));
+  return { optimizerFile, optimizerWeights: weights.map((w) => ({ name: w.name, shape: w.tensor.shape })) };
+}
+
+async function loadOptimizer(optimizer: tf.Optimizer, dir: string, state: CheckpointState): Promise<void> {
+  const bytes = await fs.readFile(join(dir, state.optimizerFile));
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  let off = 0;
+  const named = state.optimizerWeights.map((w) => {
+    const size = w.shape.reduce((a, d) => a * d, 1);
+    const t = tf.tensor(all.subarray(off, off + size), w.shape);
+    off += size;
+    return { name: w.name, tensor: t };
+  });
+  if (off !== all.length) throw new XaiLensError(`optimizer state has ${all.length} values, checkpoint.json describes ${off}`, dir);
+  await optimizer.setWeights(named);
+  named.forEach((w) => w.tensor.dispose());
+}
+
+function gatherBatch(ds: ImageDataset, order: Int32Array, start: number, n: number, out: Float32Array, labels: Int32Array): void {
+  const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
+  for (let i = 0; i < n; i++) {
+    const idx = order[start + i];
+    out.set(ds.images.subarray(idx * per, (idx + 1) * per), i * per);
+    labels[i] = ds.labels[idx];
+  }
+}
+
+/**
+ * One optimisation step on a batch: forward in training mode (batch-norm statistics update), softmax cross-entropy
+ * on the logits, gradients, Adam update. Returns [mean loss, number of correct predictions]. The benchmark times
+ * exactly this function.
+ */
+export function createTrainStep(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  shape: [number, number, number],
+  numClasses: number,
+): (images: Float32Array, labels: Int32Array, n: number) => [number, number] {
+  const trainable = logitsModel(model);
+  const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  const [h, w, c] = shape;
+  return (images, labels, n) =>
+    tf.tidy(() => {
+      const x = tf.tensor4d(images, [n, h, w, c]);
+      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses);
+      let hits: tf.Tensor | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const logits = trainable.apply(x, { training: true }) as tf.Tensor;
+        // variableGrads disposes everything f made except its result, so the hit count is kept explicitly.
+        hits = tf.keep(tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), tf.argMax(y, 1)), 'float32')));
+        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+      }, vars);
+      optimizer.applyGradients(grads);
+      const [loss, correct] = tf.stack([value, hits!]).dataSync();
+      hits!.dispose();
+      return [loss, correct] as [number, number];
+    });
+}
+
+export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
+  const batchSize = opts.batchSize ?? 128;
+  const initialLr = opts.learningRate ?? 2e-3;
+  const seed = opts.seed ?? 1;
+  const plateau = opts.plateau ?? { factor: 0.3, patience: 1, minLearningRate: 1e-5 };
+  const patience = opts.earlyStoppingPatience ?? 4;
+  const augmentation = opts.augmentation === false ? undefined : (opts.augmentation ?? DEFAULT_AUGMENTATION);
+  const interval = opts.progressIntervalMs ?? 500;
+  const { train: trainDs, validation } = opts;
+  const arch = getArchitecture(opts.architecture);
+  const [h, w, c] = trainDs.shape;
+  const per = h * w * c;
+
+  let model: tf.LayersModel;
+  let state: CheckpointState | undefined;
+  const checkpointPath = join(opts.outDir, CHECKPOINT_JSON);
+  if (opts.resume) {
+    if (!existsSync(checkpointPath)) throw new XaiLensError('cannot resume: no checkpoint.json in the run folder', opts.outDir);
+    state = JSON.parse(await fs.readFile(checkpointPath, 'utf8')) as CheckpointState;
+    if (state.architecture !== arch.name) {
+      throw new XaiLensError(`cannot resume: the run trained "${state.architecture}", not "${arch.name}"`, opts.outDir);
+    }
+    if (state.datasetHash !== trainDs.hash) {
+      throw new XaiLensError('cannot resume: the training data differs from the run\'s (dataset hash mismatch)', opts.outDir);
+    }
+    model = await loadModel(opts.outDir);
+  } else {
+    model = arch.build({ inputShape: trainDs.shape, numClasses: trainDs.numClasses, alpha: opts.alpha, stemStride: opts.stemStride, seed });
+  }
+  const optimizer = tf.train.adam(state?.learningRate ?? initialLr);
+  // Adam matches its slots to gradients by position, and both follow the model's weight order.
+  if (state) await loadOptimizer(optimizer, opts.outDir, state);
+  const step = createTrainStep(model, optimizer, trainDs.shape, trainDs.numClasses);
+
+  const params = model.countParams();
+  const macsPerImage = countMacs(model);
+  const history: EpochRecord[] = state ? [...state.history] : [];
+  let lr = state?.learningRate ?? initialLr;
+  let bestValLoss = state?.bestValLoss ?? Infinity;
+  let sinceImprovement = state?.epochsSinceImprovement ?? 0;
+  let sinceLrChange = state?.epochsSinceLrChange ?? 0;
+  let seconds = state?.seconds ?? 0;
+  const startEpoch = (state?.epoch ?? 0) + 1;
+  const augmenter = augmentation ? new Augmenter({ ...augmentation, seed: seed * 7919 + startEpoch }) : undefined;
+  yield { type: 'start', epochs: opts.epochs, startEpoch, trainCount: trainDs.count, validationCount: validation.count, params, macsPerImage };
+
+  const batches = Math.ceil(trainDs.count / batchSize);
+  const batchImages = new Float32Array(batchSize * per);
+  const batchLabels = new Int32Array(batchSize);
+  let cancelled = false;
+  let completed = false;
+  let stoppedEarly = false;
+
+  for (let epoch = startEpoch; epoch <= opts.epochs && !cancelled; epoch++) {
+    const order = permutation(trainDs.count, seed * 1000003 + epoch);
+    const t0 = performance.now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let lastReport = 0;
+    for (let b = 0; b < batches; b++) {
+      if (opts.signal?.aborted) {
+        cancelled = true;
+        break;
+      }
+      const n = Math.min(batchSize, trainDs.count - b * batchSize);
+      gatherBatch(trainDs, order, b * batchSize, n, batchImages, batchLabels);
+      let images: Float32Array = batchImages.subarray(0, n * per);
+      if (augmenter) images = augmenter.apply(images, n, h, w, c);
+      const [batchLoss, batchCorrect] = step(images, batchLabels.subarray(0, n), n);
+      lossSum += batchLoss * n;
+      correct += batchCorrect;
+      seen += n;
+      // Yield to the event loop now and then so that Ctrl-C and RPC messages get through.
+      const now = performance.now();
+      if (now - lastReport >= interval || b === batches - 1) {
+        lastReport = now;
+        const ips = seen / ((now - t0) / 1000);
+        const remaining = (batches - b - 1) * batchSize + (opts.epochs - epoch) * trainDs.count;
+        yield { type: 'progress', epoch, epochs: opts.epochs, batch: b + 1, batches, loss: lossSum / seen, accuracy: correct / seen, imagesPerSecond: ips, etaSeconds: remaining / ips };
+        await new Promise((r) => setImmediate(r));
+      }
+    }
+    if (cancelled) break;
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const val = evaluateModel(model, validation, 512);
+    const epochSeconds = (performance.now() - t0) / 1000;
+    seconds += epochSeconds;
+    const improved = val.loss < bestValLoss - 1e-4;
+    if (improved) {
+      bestValLoss = val.loss;
+      sinceImprovement = 0;
+      sinceLrChange = 0;
+    } else {
+      sinceImprovement++;
+      sinceLrChange++;
+    }
+    const record: EpochRecord = {
+      epoch, learningRate: lr, trainLoss: lossSum / seen, trainAccuracy: correct / seen,
+      valLoss: val.loss, valAccuracy: val.accuracy, seconds: epochSeconds, imagesPerSecond: seen / trainSeconds,
+    };
+    history.push(record);
+    yield { type: 'epoch', record, improved };
+    if (sinceLrChange >= plateau.patience && lr > plateau.minLearningRate) {
+      const next = Math.max(plateau.minLearningRate, lr * plateau.factor);
+      yield { type: 'learning-rate', from: lr, to: next };
+      lr = next;
+      setLearningRate(optimizer, lr);
+      sinceLrChange = 0;
+    }
+    // Checkpoint: model files, optimizer state, then checkpoint.json last (it names what a resume reads).
+    await saveModel(model, opts.outDir);
+    const opt = await saveOptimizer(optimizer, opts.outDir);
+    const ckpt: CheckpointState = {
+      format: 'xai-lens-checkpoint/1', architecture: arch.name, datasetHash: trainDs.hash, epoch, learningRate: lr,
+      bestValLoss, epochsSinceImprovement: sinceImprovement, epochsSinceLrChange: sinceLrChange, history, seconds, ...opt,
+    };
+    await writeJsonAtomic(join(opts.outDir, METRICS_JSON), history);
+    await writeJsonAtomic(checkpointPath, ckpt);
+    yield { type: 'checkpoint', dir: opts.outDir, epoch };
+    if (epoch === opts.epochs) completed = true;
+    if (sinceImprovement >= patience) {
+      stoppedEarly = true;
+      completed = true;
+      yield { type: 'early-stop', epoch };
+      break;
+    }
+  }
+  if (startEpoch > opts.epochs) completed = true;
+
+  // The card describes the model on disk (the last complete epoch), so evaluate that one.
+  const saved = history.length ? await loadModel(opts.outDir) : model;
+  const last = history[history.length - 1];
+  const testEval = opts.test && history.length ? evaluateModel(saved, opts.test, 512) : undefined;
+  const card: ModelCard = {
+    format: 'xai-lens-model-card/1',
+    name: opts.name ?? `${arch.name}-${trainDs.name}`,
+    architecture: arch.name,
+    alpha: opts.alpha ?? 1,
+    stemStride: saved.getLayer('stem_conv')?.getConfig().strides as number[] | undefined,
+    inputShape: trainDs.shape,
+    classNames: trainDs.classNames,
+    params,
+    macsPerImage,
+    preprocessing: { range: [0, 1], background: /mnist/i.test(trainDs.name) ? 'dark' : 'any' },
+    dataset: { spec: opts.dataSpec, name: trainDs.name, hash: trainDs.hash, train: trainDs.count, validation: validation.count, test: opts.test?.count ?? 0 },
+    training: {
+      epochs: history.length, batchSize, optimizer: 'adam', initialLearningRate: initialLr,
+      schedule: `reduce-lr-on-plateau(factor=${plateau.factor}, patience=${plateau.patience})${stoppedEarly ? ', early-stopped' : ''}`,
+      augmentation: augmentation ? { ...augmentation } : {}, seed, backend: opts.backend,
+      seconds, imagesPerSecond: seconds ? (history.length * trainDs.count) / seconds : 0, completed,
+    },
+    metrics: { testAccuracy: testEval?.accuracy, testLoss: testEval?.loss, validationAccuracy: last?.valAccuracy, validationLoss: last?.valLoss },
+    createdAt: new Date().toISOString(),
+  };
+  if (history.length) await writeModelCard(opts.outDir, card);
+  if (saved !== model) saved.dispose();
+  model.dispose();
+  optimizer.dispose();
+  yield { type: 'done', card, cancelled };
+}
