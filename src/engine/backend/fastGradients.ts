@@ -44,8 +44,10 @@ const fusedBatchNormGrad: GradConfig = {
   },
 };
 
+/** Max names its axes `reductionIndices`, Min names them `axis`. */
 interface ReduceAttrs {
-  reductionIndices: number | number[];
+  reductionIndices?: number | number[];
+  axis?: number | number[];
 }
 
 /** Max/Min gradient: dy where x equals the extremum. 1 - |sign(y - x)| is 1 exactly there, 0 elsewhere. */
@@ -56,7 +58,8 @@ function extremumGrad(kernelName: 'Max' | 'Min'): GradConfig {
     outputsToSave: [true],
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
       const [x, y0] = saved;
-      const axes = tf.util.parseAxisParam((attrs as unknown as ReduceAttrs).reductionIndices, x.shape);
+      const { reductionIndices, axis } = attrs as unknown as ReduceAttrs;
+      const axes = tf.util.parseAxisParam((reductionIndices ?? axis)!, x.shape);
       const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
       const y = tf.reshape(y0, keptShape);
       const g = tf.reshape(dy as Tensor, keptShape);

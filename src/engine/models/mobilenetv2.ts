@@ -87,7 +87,7 @@ export function buildMobileNetV2(opts: MobileNetV2Options = {}): tf.LayersModel 
     if (attention === 'none') return x;
     const spatial = (x.shape[1] ?? 0) as number;
     const Layer = ATTENTION_LAYERS[attention];
-    const args = { name, ratio: opts.attentionRatio ?? 8, ...(attention === 'cbam' ? { kernelSize: spatial <= 7 ? 3 : 7 } : {}) };
+    const args = { name, seed: (seed += 3), ratio: opts.attentionRatio ?? 8, ...(attention === 'cbam' ? { kernelSize: spatial <= 7 ? 3 : 7 } : {}) };
     return new Layer(args).apply(x) as tf.SymbolicTensor;
   };
 

@@ -39,6 +39,8 @@ function globalPool(x: tf.Tensor4D, kind: 'avg' | 'max'): tf.Tensor2D {
 }
 
 export interface SqueezeExciteArgs {
+  /** Seed for the weight initialisers, so that a build is reproducible. Default: unseeded. */
+  seed?: number;
   /** Channel reduction ratio of the bottleneck. Default 8. */
   ratio?: number;
   /** Smallest bottleneck width. Default 8. */
@@ -52,6 +54,7 @@ export class SqueezeExcite extends tf.layers.Layer {
   static className = 'SqueezeExcite';
   readonly ratio: number;
   readonly minUnits: number;
+  readonly seed: number | undefined;
   private w1!: tf.LayerVariable;
   private b1!: tf.LayerVariable;
   private w2!: tf.LayerVariable;
@@ -61,6 +64,7 @@ export class SqueezeExcite extends tf.layers.Layer {
     super(args);
     this.ratio = positiveInt(args.ratio ?? 8, 'ratio', 'SqueezeExcite');
     this.minUnits = positiveInt(args.minUnits ?? 8, 'minUnits', 'SqueezeExcite');
+    this.seed = args.seed;
   }
 
   hiddenUnits(channels: number): number {
@@ -70,9 +74,9 @@ export class SqueezeExcite extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const c = channelsOf(inputShape, 'SqueezeExcite');
     const h = this.hiddenUnits(c);
-    this.w1 = this.addWeight('fc1/kernel', [c, h], 'float32', tf.initializers.heNormal({}));
+    this.w1 = this.addWeight('fc1/kernel', [c, h], 'float32', tf.initializers.heNormal({ seed: this.seed }));
     this.b1 = this.addWeight('fc1/bias', [h], 'float32', tf.initializers.zeros());
-    this.w2 = this.addWeight('fc2/kernel', [h, c], 'float32', tf.initializers.glorotUniform({}));
+    this.w2 = this.addWeight('fc2/kernel', [h, c], 'float32', tf.initializers.glorotUniform({ seed: this.seed === undefined ? undefined : this.seed + 1 }));
     this.b2 = this.addWeight('fc2/bias', [c], 'float32', tf.initializers.zeros());
     this.built = true;
   }
@@ -95,11 +99,13 @@ export class SqueezeExcite extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), ratio: this.ratio, minUnits: this.minUnits };
+    return { ...super.getConfig(), ratio: this.ratio, minUnits: this.minUnits, ...(this.seed === undefined ? {} : { seed: this.seed }) };
   }
 }
 
 export interface CbamArgs {
+  /** Seed for the weight initialisers, so that a build is reproducible. Default: unseeded. */
+  seed?: number;
   /** Channel reduction ratio of the shared MLP. Default 8. */
   ratio?: number;
   /** Smallest hidden width of the MLP. Default 8. */
@@ -119,6 +125,7 @@ export class CBAM extends tf.layers.Layer {
   readonly ratio: number;
   readonly minUnits: number;
   readonly kernelSize: number;
+  readonly seed: number | undefined;
   private w1!: tf.LayerVariable;
   private b1!: tf.LayerVariable;
   private w2!: tf.LayerVariable;
@@ -131,6 +138,7 @@ export class CBAM extends tf.layers.Layer {
     this.ratio = positiveInt(args.ratio ?? 8, 'ratio', 'CBAM');
     this.minUnits = positiveInt(args.minUnits ?? 8, 'minUnits', 'CBAM');
     this.kernelSize = positiveInt(args.kernelSize ?? 7, 'kernelSize', 'CBAM');
+    this.seed = args.seed;
     if (this.kernelSize % 2 === 0) throw new Error(`CBAM: kernelSize must be odd, got ${this.kernelSize}`);
   }
 
@@ -142,11 +150,11 @@ export class CBAM extends tf.layers.Layer {
     const c = channelsOf(inputShape, 'CBAM');
     const h = this.hiddenUnits(c);
     const k = this.kernelSize;
-    this.w1 = this.addWeight('mlp1/kernel', [c, h], 'float32', tf.initializers.heNormal({}));
+    this.w1 = this.addWeight('mlp1/kernel', [c, h], 'float32', tf.initializers.heNormal({ seed: this.seed }));
     this.b1 = this.addWeight('mlp1/bias', [h], 'float32', tf.initializers.zeros());
-    this.w2 = this.addWeight('mlp2/kernel', [h, c], 'float32', tf.initializers.glorotUniform({}));
+    this.w2 = this.addWeight('mlp2/kernel', [h, c], 'float32', tf.initializers.glorotUniform({ seed: this.seed === undefined ? undefined : this.seed + 1 }));
     this.b2 = this.addWeight('mlp2/bias', [c], 'float32', tf.initializers.zeros());
-    this.sk = this.addWeight('spatial/kernel', [k, k, 2, 1], 'float32', tf.initializers.glorotUniform({}));
+    this.sk = this.addWeight('spatial/kernel', [k, k, 2, 1], 'float32', tf.initializers.glorotUniform({ seed: this.seed === undefined ? undefined : this.seed + 2 }));
     this.sb = this.addWeight('spatial/bias', [1], 'float32', tf.initializers.zeros());
     this.built = true;
   }
@@ -176,7 +184,10 @@ export class CBAM extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), ratio: this.ratio, minUnits: this.minUnits, kernelSize: this.kernelSize };
+    return {
+      ...super.getConfig(), ratio: this.ratio, minUnits: this.minUnits, kernelSize: this.kernelSize,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 }
 

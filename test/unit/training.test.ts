@@ -1,0 +1,116 @@
+import * as assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/engine/backend/backends';
+import { loadMnist, splitTrainVal, subset, type ImageDataset } from '../../src/engine/data/datasets';
+import { train, type TrainEvent, type TrainOptions } from '../../src/engine/training/trainer';
+import { loadModel } from '../../src/engine/io/modelFolder';
+import { evaluateModel } from '../../src/engine/inference';
+import type { ModelCard } from '../../src/engine/modelCard';
+import { tempDir } from './helpers';
+
+async function collect(opts: TrainOptions, onEvent?: (ev: TrainEvent) => void): Promise<TrainEvent[]> {
+  const events: TrainEvent[] = [];
+  for await (const ev of train(opts)) {
+    events.push(ev);
+    onEvent?.(ev);
+  }
+  return events;
+}
+
+describe('training', function () {
+  this.timeout(300_000);
+  const tmp = tempDir();
+  let trainDs: ImageDataset;
+  let valDs: ImageDataset;
+  let testDs: ImageDataset;
+  const base = (outDir: string): TrainOptions => ({
+    architecture: 'cbam-mobilenetv2', dataSpec: 'mnist', train: trainDs, validation: valDs, test: testDs, outDir,
+    epochs: 2, batchSize: 32, learningRate: 2e-3, alpha: 0.5, stemStride: 2, seed: 5, backend: 'wasm', progressIntervalMs: 0, augmentation: false,
+  });
+
+  before(async () => {
+    await initBackend('wasm');
+    const full = await loadMnist('train');
+    const { train: t, val } = splitTrainVal(subset(full, Array.from({ length: 1200 }, (_, i) => i)), 1 / 6, 1);
+    trainDs = t;
+    valDs = val;
+    testDs = subset(await loadMnist('test'), Array.from({ length: 300 }, (_, i) => i));
+  });
+  after(() => tmp.cleanup());
+
+  it('trains, validates every epoch, checkpoints atomically and writes a model card', async () => {
+    const dir = join(tmp.dir, 'run');
+    const events = await collect(base(dir));
+    const types = events.map((e) => e.type);
+    assert.equal(types[0], 'start');
+    assert.equal(types[types.length - 1], 'done');
+    assert.equal(types.filter((t) => t === 'epoch').length, 2);
+    assert.equal(types.filter((t) => t === 'checkpoint').length, 2);
+    const progress = events.filter((e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress');
+    assert.ok(progress.length >= 2 * Math.ceil(1000 / 32) - 1);
+    for (const p of progress) {
+      assert.ok(p.imagesPerSecond > 0 && Number.isFinite(p.etaSeconds) && p.loss > 0);
+    }
+    const epochs = events.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch').map((e) => e.record);
+    assert.ok(epochs[1].trainLoss < epochs[0].trainLoss, 'training loss falls');
+    // 32 steps are too few for batch-norm moving statistics to settle, so judge learning on the training batches.
+    assert.ok(epochs[1].trainAccuracy > 0.4, `training accuracy ${epochs[1].trainAccuracy}`);
+    assert.ok(Number.isFinite(epochs[1].valLoss) && epochs[1].valAccuracy >= 0);
+
+    const files = readdirSync(dir);
+    for (const f of ['model.json', 'model-card.json', 'metrics.json', 'checkpoint.json', 'optimizer.bin']) assert.ok(files.includes(f), f);
+    assert.equal(files.filter((f) => /^weights-[0-9a-f]+\.bin$/.test(f)).length, 1);
+    assert.equal(files.filter((f) => f.endsWith('.tmp')).length, 0, 'no temp files left');
+    const card = JSON.parse(readFileSync(join(dir, 'model-card.json'), 'utf8')) as ModelCard;
+    assert.equal(card.architecture, 'cbam-mobilenetv2');
+    assert.equal(card.dataset.hash, trainDs.hash);
+    assert.equal(card.dataset.train, 1000);
+    assert.equal(card.training.epochs, 2);
+    assert.equal(card.training.completed, true);
+    assert.deepEqual(card.inputShape, [28, 28, 1]);
+    assert.ok(card.params > 0 && card.macsPerImage > 0);
+    // The card's test metrics describe the saved model.
+    const model = await loadModel(dir);
+    const ev = evaluateModel(model, { ...testDs, numClasses: 10 });
+    assert.ok(Math.abs(ev.accuracy - card.metrics.testAccuracy!) < 1e-9);
+    assert.ok(Math.abs(ev.loss - card.metrics.testLoss!) < 1e-5);
+    const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as unknown[];
+    assert.equal(metrics.length, 2);
+    model.dispose();
+  });
+
+  it('cancelling keeps the last complete epoch, and --resume continues from it', async () => {
+    const dir = join(tmp.dir, 'cancel');
+    const controller = new AbortController();
+    const first = await collect({ ...base(dir), signal: controller.signal }, (ev) => {
+      if (ev.type === 'progress' && ev.epoch === 2 && ev.batch >= 3) controller.abort();
+    });
+    const done = first[first.length - 1] as Extract<TrainEvent, { type: 'done' }>;
+    assert.equal(done.cancelled, true);
+    assert.equal(done.card.training.epochs, 1);
+    assert.equal(done.card.training.completed, false);
+    const ckpt = JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')) as { epoch: number };
+    assert.equal(ckpt.epoch, 1);
+    const tensorsBefore = tf.memory().numTensors;
+
+    const resumed = await collect({ ...base(dir), resume: true });
+    const start = resumed[0] as Extract<TrainEvent, { type: 'start' }>;
+    assert.equal(start.startEpoch, 2);
+    const epochs = resumed.filter((e) => e.type === 'epoch');
+    assert.equal(epochs.length, 1);
+    const card = (resumed[resumed.length - 1] as Extract<TrainEvent, { type: 'done' }>).card;
+    assert.equal(card.training.epochs, 2);
+    assert.equal(card.training.completed, true);
+    assert.ok(tf.memory().numTensors <= tensorsBefore + 2, 'training releases its tensors');
+  });
+
+  it('refuses to resume a run on different data, naming the folder', async () => {
+    const dir = join(tmp.dir, 'run');
+    const other = subset(trainDs, Array.from({ length: 100 }, (_, i) => i));
+    await assert.rejects(collect({ ...base(dir), train: other, resume: true }), new RegExp(`${dir}: cannot resume: the training data differs`));
+    await assert.rejects(collect({ ...base(join(tmp.dir, 'empty')), resume: true }), /empty: cannot resume: no checkpoint.json/);
+    assert.ok(!existsSync(join(tmp.dir, 'empty', 'model.json')));
+  });
+});
