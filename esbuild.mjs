@@ -25,7 +25,7 @@ const nodeCommon = {
 
 const builds = [
   { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
-  { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts' }, outdir: 'dist' },
+  { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
   {
     bundle: true,
     platform: 'browser',

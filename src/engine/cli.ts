@@ -10,6 +10,7 @@ import { predictCommand } from './cli/predict';
 import { evaluateCommand } from './cli/evaluate';
 import { infoCommand } from './cli/info';
 import { trainCommand } from './cli/train';
+import { explainCommand, layersCommand } from './cli/explain';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -48,6 +49,21 @@ const COMMANDS: Record<string, Command> = {
     usage: 'predict [--model <dir|default>] [--backend b] [--json] <images...>',
     options: { ...modelOpt, ...backendOpt, ...jsonOpt },
     run: predictCommand,
+  },
+  explain: {
+    summary: 'attribution maps, faithfulness metrics and a counterfactual for one image',
+    usage: 'explain <image> [--model <dir|default>] [--methods gradcam,gradcampp,scorecam,gradients,smoothgrad,ig,lime|all] [--class k] [--layer name] [--counterfactual gradient|growing-spheres|none] [--counterfactual-class k|any] [--colormap viridis|jet|inferno|gray] [--opacity x] [--out dir] [--backend b] [--json]',
+    options: {
+      ...modelOpt, methods: { type: 'string' }, class: { type: 'string' }, layer: { type: 'string' }, counterfactual: { type: 'string' },
+      'counterfactual-class': { type: 'string' }, colormap: { type: 'string' }, opacity: { type: 'string' }, out: { type: 'string' }, ...backendOpt, ...jsonOpt,
+    },
+    run: explainCommand,
+  },
+  layers: {
+    summary: 'list the 4-D layers a CAM method can use (--layer)',
+    usage: 'layers [--model <dir|default>] [--json]',
+    options: { ...modelOpt, ...backendOpt, ...jsonOpt },
+    run: layersCommand,
   },
   info: {
     summary: 'print the model card',

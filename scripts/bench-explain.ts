@@ -1,0 +1,67 @@
+/**
+ * Explanation latency: `npm run bench:explain -- --json`. Median milliseconds per method and per counterfactual
+ * for one 28×28 image with the bundled model, after one warm-up call each. The last line is one JSON object.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { initBackend, parseBackendChoice } from '../src/engine/backend/backends';
+import { loadModel } from '../src/engine/io/modelFolder';
+import { createModelView } from '../src/engine/explain/modelView';
+import { EXPLAINERS } from '../src/engine/explain/registry';
+import { growingSpheres, gradientCounterfactual } from '../src/engine/explain/counterfactuals';
+import { readImageFile } from '../src/engine/image/decode';
+import { defaultModelDir, packageRoot } from '../src/engine/paths';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean' },
+    model: { type: 'string' },
+    image: { type: 'string' },
+    backend: { type: 'string' },
+    repeats: { type: 'string', default: '7' },
+  },
+});
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function timeIt(repeats: number, f: () => Promise<unknown> | unknown): Promise<number> {
+  await f(); // warm-up
+  const ts: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await f();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+(async () => {
+  const backend = await initBackend(parseBackendChoice(values.backend));
+  const dir = values.model ?? defaultModelDir();
+  const model = await loadModel(dir);
+  const view = createModelView(model);
+  const img = await readImageFile(values.image ?? join(packageRoot(), 'media', 'samples', 'digit-7.png'));
+  const shape = view.inputShape;
+  const x = tf.tensor4d(img.data, [1, ...shape]);
+  const target = (tf.argMax(view.probabilities(x), 1).dataSync()[0]);
+  x.dispose();
+  const repeats = Number(values.repeats);
+  const req = { image: img.data, shape, target, layer: view.defaultLayer, seed: 1 };
+  const methods: Record<string, { ms: number }> = {};
+  for (const e of EXPLAINERS) {
+    methods[e.id] = { ms: await timeIt(repeats, () => e.explain(view, req)) };
+    if (!values.json) console.error(`${e.id}: ${methods[e.id].ms.toFixed(1)} ms`);
+  }
+  const counterfactuals = {
+    gradient: { ms: await timeIt(Math.min(repeats, 5), () => gradientCounterfactual(view.scores, view.probabilities, img.data, shape, { seed: 1 })) },
+    'growing-spheres': { ms: await timeIt(Math.min(repeats, 5), () => growingSpheres(view.probabilities, img.data, shape, { seed: 1 })) },
+  };
+  if (!values.json) console.error(`counterfactuals: gradient ${counterfactuals.gradient.ms.toFixed(0)} ms, growing spheres ${counterfactuals['growing-spheres'].ms.toFixed(0)} ms`);
+  console.log(JSON.stringify({ model: dir, backend: backend.name, methods, counterfactuals }));
+  model.dispose();
+})();

@@ -1,0 +1,111 @@
+import { basename, extname, join, resolve } from 'node:path';
+import { readImageFile } from '../image/decode';
+import { COLORMAPS, heatmapToImage, overlay, renderPng, signedDiffImage, upscaleToAtLeast, type Colormap } from '../image/render';
+import type { RasterImage } from '../image/imageMath';
+import { prepareForModel } from '../preprocess';
+import { writeFileAtomic } from '../io/atomicFs';
+import { createModelView } from '../explain/modelView';
+import { parseMethods } from '../explain/registry';
+import { COUNTERFACTUAL_METHODS, explainImage, type CounterfactualMethod } from '../explain/explain';
+import { XaiLensError } from '../errors';
+import { loadModelFolder, startBackend, type Io } from './common';
+import { numberFlag, stringFlag } from './flags';
+
+type Values = Record<string, string | boolean | undefined>;
+
+/** Displayed images are upscaled pixel-exactly (nearest neighbour) to at least this many pixels per side. */
+const DISPLAY_MIN_SIDE = 280;
+
+function rows(data: Float32Array, h: number, w: number): number[][] {
+  return Array.from({ length: h }, (_, y) => Array.from(data.subarray(y * w, (y + 1) * w), (v) => Number(v.toPrecision(6))));
+}
+
+async function writePng(path: string, img: RasterImage): Promise<string> {
+  await writeFileAtomic(path, renderPng(upscaleToAtLeast(img, DISPLAY_MIN_SIDE)));
+  return path;
+}
+
+/** Lists the model's 4-D layers (the choices for --layer). */
+export async function layersCommand(values: Values, _positionals: string[], io: Io): Promise<number> {
+  await startBackend(stringFlag(values, 'backend'), io);
+  const loaded = await loadModelFolder(stringFlag(values, 'model'));
+  const view = createModelView(loaded.model);
+  if (values.json) io.out(JSON.stringify({ default: view.defaultLayer, layers: view.spatialLayers }));
+  else for (const l of view.spatialLayers) io.out(`${l.name.padEnd(28)} ${l.shape.join('×').padEnd(12)} ${l.className}${l.name === view.defaultLayer ? '  (default)' : ''}`);
+  loaded.model.dispose();
+  return 0;
+}
+
+export async function explainCommand(values: Values, positionals: string[], io: Io): Promise<number> {
+  if (positionals.length !== 1) throw new XaiLensError(`explain takes exactly one image, got ${positionals.length} (usage: xai-lens explain <image> [options])`);
+  const file = positionals[0];
+  const methods = parseMethods(stringFlag(values, 'methods'));
+  const cfMethod = (stringFlag(values, 'counterfactual') ?? 'gradient') as CounterfactualMethod;
+  if (!COUNTERFACTUAL_METHODS.includes(cfMethod)) {
+    throw new XaiLensError(`unknown counterfactual method "${cfMethod}"; expected one of ${COUNTERFACTUAL_METHODS.join(', ')}`);
+  }
+  const colormap = (stringFlag(values, 'colormap') ?? 'viridis') as Colormap;
+  if (!COLORMAPS.includes(colormap)) throw new XaiLensError(`unknown colormap "${colormap}"; expected one of ${COLORMAPS.join(', ')}`);
+  const opacity = numberFlag(values, 'opacity', 0.5, { min: 0, max: 1 });
+  const img = await readImageFile(file); // before the backend starts: a bad image fails fast
+  const backend = await startBackend(stringFlag(values, 'backend'), io);
+  const loaded = await loadModelFolder(stringFlag(values, 'model'));
+  const view = createModelView(loaded.model);
+  const target = values.class === undefined ? undefined : numberFlag(values, 'class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
+  const cfTargetFlag = stringFlag(values, 'counterfactual-class');
+  const cfTarget = cfTargetFlag === undefined || cfTargetFlag === 'any' ? 'any' : numberFlag(values, 'counterfactual-class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
+  const prepared = prepareForModel(img, loaded.inputShape, loaded.card);
+  const [h, w] = loaded.inputShape;
+  const result = await explainImage(view, prepared.image.data, {
+    methods, target, layer: stringFlag(values, 'layer'), counterfactual: cfMethod, counterfactualTarget: cfTarget, seed: 1,
+    onStep: values.json ? undefined : (done, total, what) => io.err(`[${done}/${total}] ${what}`),
+  });
+
+  const outDir = resolve(stringFlag(values, 'out') ?? 'xai-lens-out');
+  const stem = basename(file, extname(file));
+  const base = prepared.image;
+  const report = {
+    file,
+    model: loaded.dir,
+    backend: backend.name,
+    prediction: result.prediction,
+    target: result.target,
+    layer: result.layer,
+    inverted: prepared.inverted,
+    methods: {} as Record<string, unknown>,
+    counterfactual: undefined as unknown,
+    metrics: {} as Record<string, unknown>,
+  };
+  for (const a of result.attributions) {
+    const heat = heatmapToImage(a.heatmap, a.width, a.height, a.signed ? 'redblue' : colormap, a.signed);
+    const png = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(base, heat, opacity));
+    report.methods[a.method] = { heatmap: rows(a.heatmap, a.height, a.width), signed: a.signed, png, ms: a.ms, ...(a.layerMap ? { layer: a.layerMap.layer, layer_size: [a.layerMap.height, a.layerMap.width] } : {}) };
+    const m = result.metrics[a.method];
+    if (m) report.metrics[a.method] = { deletion_auc: m.deletionAuc, insertion_auc: m.insertionAuc, random_deletion_auc: m.randomDeletionAuc, random_insertion_auc: m.randomInsertionAuc, clarity: m.clarity };
+  }
+  const cf = result.counterfactual;
+  if (cf) {
+    const cfImage: RasterImage = { width: w, height: h, channels: base.channels, data: cf.image };
+    report.counterfactual = {
+      method: cf.method, found: cf.found, label: cf.label, probability: cf.probability,
+      png: await writePng(join(outDir, `${stem}.counterfactual.png`), cfImage),
+      diff_png: await writePng(join(outDir, `${stem}.counterfactual-diff.png`), signedDiffImage(base, cfImage)),
+      l0: cf.l0, l1: cf.l1, l2: cf.l2, linf: cf.linf, iterations: cf.iterations, ms: cf.ms,
+    };
+  }
+  await writePng(join(outDir, `${stem}.input.png`), base);
+  if (values.json) {
+    io.out(JSON.stringify(report));
+  } else {
+    const p = result.prediction;
+    io.out(`${file}: predicted ${loaded.card?.classNames?.[p.label] ?? p.label} (${(p.probabilities[p.label] * 100).toFixed(2)}%), explaining class ${result.target} at layer ${result.layer}`);
+    for (const a of result.attributions) {
+      const m = result.metrics[a.method];
+      io.out(`  ${a.method.padEnd(11)} ${a.ms.toFixed(0).padStart(6)} ms${m ? `  deletion AUC ${m.deletionAuc.toFixed(3)} (random ${m.randomDeletionAuc.toFixed(3)})  insertion AUC ${m.insertionAuc.toFixed(3)} (random ${m.randomInsertionAuc.toFixed(3)})  clarity ${m.clarity.toFixed(3)}` : ''}`);
+    }
+    if (cf) io.out(`  counterfactual (${cf.method}): ${cf.found ? `class ${cf.label} at ${(cf.probability * 100).toFixed(1)}%` : 'no class change found'}; L0 ${cf.l0}, L1 ${cf.l1.toFixed(2)}, L2 ${cf.l2.toFixed(3)}, L∞ ${cf.linf.toFixed(3)}; ${cf.ms.toFixed(0)} ms`);
+    io.out(`images written to ${outDir}`);
+  }
+  loaded.model.dispose();
+  return 0;
+}

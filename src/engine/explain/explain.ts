@@ -1,0 +1,126 @@
+/**
+ * One explanation run for one image: prediction, every requested attribution method, faithfulness metrics for each,
+ * and optionally a counterfactual. Shared by the CLI and (later) the extension's engine process.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { XaiLensError } from '../errors';
+import type { ModelViewImpl } from './modelView';
+import type { Attribution, Explainer, ImageShape } from './types';
+import { growingSpheres, gradientCounterfactual, type Counterfactual } from './counterfactuals';
+import { faithfulness } from './deletion';
+import { clarity, norms } from './stats';
+
+export const COUNTERFACTUAL_METHODS = ['gradient', 'growing-spheres', 'none'] as const;
+export type CounterfactualMethod = (typeof COUNTERFACTUAL_METHODS)[number];
+
+export interface MethodMetrics {
+  deletionAuc: number;
+  insertionAuc: number;
+  randomDeletionAuc: number;
+  randomInsertionAuc: number;
+  clarity: number;
+}
+
+export interface ExplainOptions {
+  methods: Explainer[];
+  /** Class to explain; default the predicted class. */
+  target?: number;
+  /** 4-D layer for CAM methods; default the view's default layer. */
+  layer?: string;
+  counterfactual?: CounterfactualMethod;
+  /** Target class of the counterfactual: 'any' other class (default) or a class index (contrastive: the true label). */
+  counterfactualTarget?: number | 'any';
+  /** Per-method options, e.g. { smoothgrad: { samples: 50 } }. */
+  methodOptions?: Record<string, Record<string, number>>;
+  metrics?: boolean;
+  seed?: number;
+  signal?: AbortSignal;
+  /** Called after each finished step, for progress reporting. */
+  onStep?: (done: number, total: number, what: string) => void;
+}
+
+export interface ExplainResult {
+  prediction: { label: number; probabilities: number[] };
+  target: number;
+  layer: string;
+  attributions: Attribution[];
+  metrics: Record<string, MethodMetrics>;
+  counterfactual?: Counterfactual;
+}
+
+export function predictOne(view: ModelViewImpl, image: Float32Array, shape: ImageShape): number[] {
+  const probs = tf.tidy(() => view.probabilities(tf.tensor4d(image, [1, ...shape])));
+  const p = Array.from(probs.dataSync());
+  probs.dispose();
+  return p;
+}
+
+export async function explainImage(view: ModelViewImpl, image: Float32Array, opts: ExplainOptions): Promise<ExplainResult> {
+  const shape = view.inputShape;
+  const probabilities = predictOne(view, image, shape);
+  const label = probabilities.indexOf(Math.max(...probabilities));
+  const target = opts.target ?? label;
+  if (!Number.isInteger(target) || target < 0 || target >= view.numClasses) {
+    throw new XaiLensError(`class ${target} is out of range: the model has classes 0..${view.numClasses - 1}`);
+  }
+  const layer = opts.layer ?? view.defaultLayer;
+  view.layerShape(layer); // validates the name with a helpful message
+  const total = opts.methods.length + (opts.counterfactual && opts.counterfactual !== 'none' ? 1 : 0);
+  let done = 0;
+  const attributions: Attribution[] = [];
+  const metrics: Record<string, MethodMetrics> = {};
+  for (const method of opts.methods) {
+    if (opts.signal?.aborted) throw new XaiLensError('cancelled');
+    const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal });
+    attributions.push(a);
+    if (opts.metrics !== false) {
+      const f = faithfulness(view.probabilities, image, shape, a.heatmap, target, { seed: opts.seed });
+      metrics[method.id] = { ...f, clarity: clarity(a.heatmap) };
+    }
+    opts.onStep?.(++done, total, method.id);
+  }
+  let counterfactual: Counterfactual | undefined;
+  const cfTarget = opts.counterfactualTarget ?? 'any';
+  if (opts.counterfactual === 'gradient') {
+    counterfactual = gradientCounterfactual(view.scores, view.probabilities, image, shape, { target: cfTarget, seed: opts.seed, signal: opts.signal });
+  } else if (opts.counterfactual === 'growing-spheres') {
+    counterfactual = growingSpheres(view.probabilities, image, shape, { target: cfTarget, seed: opts.seed, signal: opts.signal });
+  }
+  if (counterfactual) {
+    counterfactual = quantizeCounterfactual(view, image, shape, counterfactual);
+    opts.onStep?.(++done, total, `counterfactual (${opts.counterfactual})`);
+  }
+  return { prediction: { label, probabilities }, target, layer, attributions, metrics, counterfactual };
+}
+
+/** Extensions of the change tried, in order, when 8-bit rounding undoes a counterfactual that sits on the boundary. */
+const EXTEND = [1, 1.02, 1.05, 1.1, 1.2, 1.35, 1.5, 1.75, 2];
+
+/**
+ * The counterfactual as it will be stored and shown: an 8-bit image (PNG). Optimised counterfactuals sit close to the
+ * decision boundary, where rounding to 1/255 can undo the class change; then the change is extended a little along
+ * its own direction until the rounded image keeps the new class. Norms and probability describe the rounded image.
+ */
+export function quantizeCounterfactual(view: ModelViewImpl, x: Float32Array, shape: ImageShape, cf: Counterfactual): Counterfactual {
+  if (!cf.found) return cf;
+  const n = x.length;
+  const candidates = new Float32Array(EXTEND.length * n);
+  EXTEND.forEach((f, k) => {
+    for (let i = 0; i < n; i++) candidates[k * n + i] = Math.round(Math.min(1, Math.max(0, x[i] + f * cf.diff[i])) * 255) / 255;
+  });
+  const probs = tf.tidy(() => view.probabilities(tf.tensor4d(candidates, [EXTEND.length, ...shape])));
+  const p = probs.dataSync();
+  probs.dispose();
+  const k = p.length / EXTEND.length;
+  for (let c = 0; c < EXTEND.length; c++) {
+    const row = p.subarray(c * k, (c + 1) * k);
+    let label = 0;
+    for (let j = 1; j < k; j++) if (row[j] > row[label]) label = j;
+    const wanted = cf.target === 'any' ? label !== cf.originalLabel : label === cf.target;
+    if (!wanted) continue;
+    const image = candidates.slice(c * n, (c + 1) * n);
+    const diff = Float32Array.from(image, (v, i) => v - x[i]);
+    return { ...cf, image, diff, label, probability: row[label], ...norms(diff) };
+  }
+  return { ...cf, found: false };
+}

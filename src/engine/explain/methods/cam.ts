@@ -1,0 +1,112 @@
+/**
+ * Class activation maps. One base computes the layer's activations (and, when needed, the gradients of the target
+ * score w.r.t. them), asks the method for per-channel weights, and forms ReLU(Σ_k w_k A_k) upsampled to the input;
+ * the variants differ only in the weighting step (as in jacobgil/pytorch-grad-cam's BaseCAM).
+ *   Grad-CAM   — Selvaraju et al. 2017: w_k = mean over positions of ∂y/∂A_k.
+ *   Grad-CAM++ — Chattopadhay et al. 2018: w_k = Σ_ij α_ij relu(∂y/∂A_ij), α = g² / (2g² + Σ_ab A_ab g³).
+ *   Score-CAM  — Wang et al. 2020: w_k = p(x ∘ norm(up(A_k))) − p(baseline), no gradients; masked inputs batched.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Attribution, Explainer, ExplainRequest, ModelView } from '../types';
+import { checkAborted, classScore, imageTensor, inChunks, numberOption } from './common';
+
+interface CamInputs {
+  view: ModelView;
+  req: ExplainRequest;
+  x: tf.Tensor4D;
+  /** [h, w, K] */
+  activations: tf.Tensor3D;
+  /** [h, w, K], only for gradient methods. */
+  grads?: tf.Tensor3D;
+}
+
+type Weighting = (inp: CamInputs) => tf.Tensor1D;
+
+function activationsAndGrads(view: ModelView, req: ExplainRequest, x: tf.Tensor4D, withGrads: boolean): { a: tf.Tensor3D; g?: tf.Tensor3D } {
+  const [h, w, k] = view.layerShape(req.layer);
+  const zeros = tf.zeros([1, h, w, k]) as tf.Tensor4D;
+  if (!withGrads) {
+    const { activations } = view.probe(req.layer, x, zeros);
+    return { a: tf.reshape(activations, [h, w, k]) as tf.Tensor3D };
+  }
+  let acts: tf.Tensor | undefined;
+  const g = tf.grad((d: tf.Tensor) => {
+    const r = view.probe(req.layer, x, d as tf.Tensor4D);
+    acts = tf.keep(r.activations);
+    return tf.sum(classScore(r.scores, req.target));
+  })(zeros);
+  const a = tf.reshape(acts!, [h, w, k]) as tf.Tensor3D;
+  acts!.dispose();
+  return { a, g: tf.reshape(g, [h, w, k]) as tf.Tensor3D };
+}
+
+function camExplainer(id: string, label: string, usesGradients: boolean, weighting: Weighting): Explainer {
+  return {
+    id,
+    label,
+    capabilities: { usesGradients, blackBox: !usesGradients, needsSpatialLayer: true, signed: false },
+    async explain(view: ModelView, req: ExplainRequest): Promise<Attribution> {
+      checkAborted(req.signal);
+      const t0 = performance.now();
+      const [H, W] = req.shape;
+      let weights: Float32Array = new Float32Array(0);
+      const [layerMap, heat] = tf.tidy(() => {
+        const x = imageTensor(req);
+        const { a, g } = activationsAndGrads(view, req, x, usesGradients);
+        const wts = weighting({ view, req, x, activations: a, grads: g });
+        weights = wts.dataSync() as Float32Array;
+        const cam = tf.relu(tf.sum(tf.mul(a, wts), -1)) as tf.Tensor2D;
+        const [h, w] = cam.shape;
+        const up = tf.image.resizeBilinear(tf.reshape(cam, [1, h, w, 1]) as tf.Tensor4D, [H, W]);
+        return [cam, tf.reshape(up, [H, W])];
+      });
+      const [h, w] = layerMap.shape;
+      const result: Attribution = {
+        method: id,
+        heatmap: heat.dataSync() as Float32Array,
+        height: H,
+        width: W,
+        signed: false,
+        layerMap: { layer: req.layer, height: h, width: w, data: layerMap.dataSync() as Float32Array },
+        scores: { channelWeights: Array.from(weights) },
+        ms: 0,
+      };
+      layerMap.dispose();
+      heat.dispose();
+      result.ms = performance.now() - t0;
+      return result;
+    },
+  };
+}
+
+export const gradCam = camExplainer('gradcam', 'Grad-CAM', true, ({ grads }) => tf.mean(grads!, [0, 1]) as tf.Tensor1D);
+
+export const gradCamPlusPlus = camExplainer('gradcampp', 'Grad-CAM++', true, ({ activations, grads }) => {
+  const g = grads!;
+  const g2 = tf.square(g);
+  const g3 = tf.mul(g2, g);
+  const sumA = tf.sum(activations, [0, 1]);
+  const denom = tf.add(tf.mul(g2, 2), tf.mul(sumA, g3));
+  const alpha = tf.where(tf.notEqual(g, 0), tf.div(g2, tf.add(denom, 1e-7)), tf.zerosLike(g));
+  return tf.sum(tf.mul(alpha, tf.relu(g)), [0, 1]) as tf.Tensor1D;
+});
+
+export const scoreCam = camExplainer('scorecam', 'Score-CAM', false, ({ view, req, x, activations }) => {
+  const [H, W] = req.shape;
+  const [, , k] = activations.shape;
+  const batch = numberOption(req, 'batch', 64, 1, 1024);
+  // Each channel, upsampled and min-max normalised, masks the input.
+  const up = tf.reshape(tf.image.resizeBilinear(tf.expandDims(activations, 0) as tf.Tensor4D, [H, W]), [H, W, k]);
+  const lo = tf.min(up, [0, 1]);
+  const range = tf.sub(tf.max(up, [0, 1]), lo);
+  const masks = tf.transpose(tf.div(tf.sub(up, lo), tf.maximum(range, 1e-12)), [2, 0, 1]); // [k, H, W]
+  const base = classScore(view.probabilities(tf.zerosLike(x)), req.target);
+  const probs = inChunks(k, batch, (s, n) =>
+    tf.tidy(() => {
+      const m = tf.reshape(tf.slice(masks, [s, 0, 0], [n, H, W]), [n, H, W, 1]);
+      return classScore(view.probabilities(tf.mul(x, m) as tf.Tensor4D), req.target); // m broadcasts over channels
+    }),
+  );
+  // Channels whose map is constant carry no spatial information: weight 0.
+  return tf.mul(tf.sub(probs, base), tf.cast(tf.greater(range, 1e-12), 'float32')) as tf.Tensor1D;
+});

@@ -1,0 +1,176 @@
+/**
+ * A classifier seen the way explainers need it: batched probabilities, differentiable class scores, and a probe
+ * into any 4-D layer.
+ *
+ * The probe rebuilds the model as one flat functional graph over the same layer objects (shared weights): nested
+ * models (a backbone inside a classifier) are inlined, which avoids Keras' "graph disconnected" failure when a CAM
+ * layer lives inside the backbone, and the probed layer's output gets an extra additive input `delta`. The gradient of
+ * a score w.r.t. `delta` at zero is the gradient w.r.t. the activations, whatever the graph after the layer looks
+ * like (residual connections that bypass it included).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { XaiLensError } from '../errors';
+import type { ImageShape, ModelView } from './types';
+
+type Sym = tf.SymbolicTensor;
+
+interface Hook {
+  layer: string;
+  delta: Sym;
+}
+
+interface Rebuilt {
+  outputs: Sym[];
+  /** Output of every layer by name, before any hook. */
+  byName: Map<string, Sym>;
+}
+
+function isModel(layer: tf.layers.Layer): layer is tf.LayersModel {
+  return layer instanceof tf.LayersModel;
+}
+
+/** Re-applies every layer of `model` to new symbolic inputs, inlining nested models. */
+function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, byName: Map<string, Sym>): Sym[] {
+  const map = new Map<number, Sym>();
+  model.inputs.forEach((t, i) => map.set(t.id, inputs[i]));
+  for (const layer of model.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    for (const node of [...layer.inboundNodes]) {
+      const ins = node.inputTensors;
+      if (!ins.length || !ins.every((t) => map.has(t.id)) || node.outputTensors.every((t) => map.has(t.id))) continue;
+      const mapped = ins.map((t) => map.get(t.id)!);
+      let outs: Sym[];
+      if (isModel(layer)) {
+        outs = inline(layer, mapped, hook, byName);
+      } else {
+        const r = layer.apply(mapped.length === 1 ? mapped[0] : mapped) as Sym | Sym[];
+        outs = Array.isArray(r) ? r : [r];
+      }
+      byName.set(layer.name, outs[0]);
+      if (hook && layer.name === hook.layer) {
+        outs = [tf.layers.add({ name: `${hook.layer}__probe_delta` }).apply([outs[0], hook.delta]) as Sym, ...outs.slice(1)];
+      }
+      node.outputTensors.forEach((t, k) => map.set(t.id, outs[k]));
+    }
+  }
+  return model.outputs.map((t) => {
+    const out = map.get(t.id);
+    if (!out) throw new XaiLensError(`cannot trace model "${model.name}": output ${t.name} is not reachable from its inputs`);
+    return out;
+  });
+}
+
+function rebuild(model: tf.LayersModel, image: Sym, hook?: Hook): Rebuilt {
+  const byName = new Map<string, Sym>();
+  const outputs = inline(model, [image], hook, byName);
+  return { outputs, byName };
+}
+
+/**
+ * The tensor whose softmax is the output, when the top-level model ends in a softmax Activation layer (XAI Lens
+ * models: 'logits' → 'probs'). A nested model's own logits are not the outer model's.
+ */
+function logitsOf(model: tf.LayersModel, rebuilt: Rebuilt): Sym | undefined {
+  const last = model.layers[model.layers.length - 1];
+  if (last.getClassName() === 'Activation' && (last.getConfig() as { activation?: string }).activation === 'softmax') {
+    const input = last.inboundNodes[0]?.inputTensors[0];
+    // The last layer's input in the rebuilt graph: its producer's rebuilt output.
+    const producer = input ? model.layers.find((l) => l.inboundNodes.some((n) => n.outputTensors.some((t) => t.id === input.id))) : undefined;
+    return producer ? rebuilt.byName.get(producer.name) : undefined;
+  }
+  return undefined;
+}
+
+/** A functional model over the rebuilt graph; a layer name used at two nesting levels cannot be flattened. */
+function flatModel(model: tf.LayersModel, inputs: Sym | Sym[], outputs: Sym | Sym[]): tf.LayersModel {
+  try {
+    return tf.model({ inputs, outputs });
+  } catch (e) {
+    const m = /The name "([^"]+)" is used (\d+) times/.exec((e as Error).message);
+    if (m) {
+      throw new XaiLensError(`model "${model.name}": layer name "${m[1]}" is used ${m[2]} times across the model and its nested models; rename one to explain it`);
+    }
+    throw e;
+  }
+}
+
+export interface SpatialLayer {
+  name: string;
+  shape: ImageShape;
+  className: string;
+}
+
+export interface ModelViewImpl extends ModelView {
+  /** The 4-D layers, in graph order (nested models inlined). */
+  spatialLayers: SpatialLayer[];
+  /** The default CAM layer: the last 4-D layer (for XAI Lens models, the attention block after the top conv). */
+  defaultLayer: string;
+  /** True when scores are log-probabilities because the model exposes no logits. */
+  scoresAreLogProbabilities: boolean;
+  dispose(): void;
+}
+
+export function createModelView(model: tf.LayersModel): ModelViewImpl {
+  const inShape = model.inputs[0].shape.slice(1) as number[];
+  if (model.inputs.length !== 1 || inShape.length !== 3 || inShape.some((d) => !d)) {
+    throw new XaiLensError(`model "${model.name}" must take one image input of known size [h, w, c], got ${JSON.stringify(model.inputs.map((t) => t.shape))}`);
+  }
+  const inputShape = inShape as ImageShape;
+  const image = tf.input({ shape: inputShape, name: 'xai_image' });
+  const base = rebuild(model, image);
+  const logits = logitsOf(model, base);
+  const scoresModel = flatModel(model, image, logits ?? base.outputs[0]);
+  const numClasses = (base.outputs[0].shape[base.outputs[0].shape.length - 1] as number) ?? 0;
+
+  const spatialLayers: SpatialLayer[] = [];
+  for (const [name, t] of base.byName) {
+    if (t.shape.length === 4 && t.shape.slice(1).every((d) => d !== null)) {
+      spatialLayers.push({ name, shape: t.shape.slice(1) as ImageShape, className: t.sourceLayer.getClassName() });
+    }
+  }
+  // Models without a 4-D layer still get gradient and black-box methods; CAM methods ask for a layer and fail then.
+  const defaultLayer = spatialLayers.length ? spatialLayers[spatialLayers.length - 1].name : '';
+  const findLayer = (layer: string): SpatialLayer => {
+    const info = spatialLayers.find((l) => l.name === layer);
+    if (info) return info;
+    if (!spatialLayers.length) throw new XaiLensError(`model "${model.name}" has no 4-D layer, which CAM methods need`);
+    throw new XaiLensError(`unknown layer "${layer}"; 4-D layers: ${spatialLayers.map((l) => l.name).join(', ')}`);
+  };
+
+  const toScores = (t: tf.Tensor): tf.Tensor2D => (logits ? t : tf.log(tf.add(t, 1e-12))) as tf.Tensor2D;
+  const probes = new Map<string, tf.LayersModel>();
+  const probeModel = (layer: string): tf.LayersModel => {
+    let m = probes.get(layer);
+    if (!m) {
+      const info = findLayer(layer);
+      const img = tf.input({ shape: inputShape });
+      const delta = tf.input({ shape: info.shape });
+      const r = rebuild(model, img, { layer, delta });
+      const out = logitsOf(model, r) ?? r.outputs[0];
+      m = flatModel(model, [img, delta], [r.byName.get(layer)!, out]);
+      probes.set(layer, m);
+    }
+    return m;
+  };
+
+  return {
+    inputShape,
+    numClasses,
+    spatialLayers,
+    defaultLayer,
+    scoresAreLogProbabilities: !logits,
+    probabilities: (x) => model.predict(x) as tf.Tensor2D,
+    scores: (x) => toScores(scoresModel.predict(x) as tf.Tensor),
+    probe(layer, x, delta) {
+      const [activations, out] = probeModel(layer).apply([x, delta]) as tf.Tensor[];
+      return { activations: activations as tf.Tensor4D, scores: toScores(out) };
+    },
+    layerShape(layer) {
+      return findLayer(layer).shape;
+    },
+    dispose() {
+      // The rebuilt graphs share the original model's weights, which the model's owner disposes.
+      probes.clear();
+    },
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * The explainer contract. Every attribution method implements `Explainer` and is listed once in `registry.ts`; the
+ * CLI, the engine process and the tests only go through that list.
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+/** Batched class probabilities: [n, h, w, c] images in [0, 1] → [n, classes]. Not differentiable by contract. */
+export type ProbFn = (x: tf.Tensor4D) => tf.Tensor2D;
+/** Batched differentiable class scores (logits where the model has them, else log-probabilities): [n, classes]. */
+export type ScoreFn = (x: tf.Tensor4D) => tf.Tensor2D;
+
+export type ImageShape = [number, number, number];
+
+export interface Capabilities {
+  /** Needs gradients of the model (white-box). */
+  usesGradients: boolean;
+  /** Needs only predictions (black-box). */
+  blackBox: boolean;
+  /** Works on the activations of a 4-D (spatial) layer. */
+  needsSpatialLayer: boolean;
+  /** The heatmap is signed (negative = evidence against the target). */
+  signed: boolean;
+}
+
+export interface ExplainRequest {
+  /** The image in model-input form: h × w × c values in [0, 1]. */
+  image: Float32Array;
+  shape: ImageShape;
+  /** Class to explain. */
+  target: number;
+  /** Name of the 4-D layer for CAM methods. */
+  layer: string;
+  /** Method-specific options (sample counts, noise, baseline…); each method documents and defaults its own. */
+  options?: Record<string, number | string | boolean | undefined>;
+  /** Seed for methods that sample. */
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+export interface LayerMap {
+  layer: string;
+  height: number;
+  width: number;
+  data: Float32Array;
+}
+
+export interface Attribution {
+  method: string;
+  /** h × w at input resolution, row-major; higher = more evidence for the target. */
+  heatmap: Float32Array;
+  height: number;
+  width: number;
+  signed: boolean;
+  /** CAM methods: the map at the layer's resolution before upsampling. */
+  layerMap?: LayerMap;
+  /** What the method computed on the way: channel weights, segment weights, fit R², … */
+  scores?: Record<string, unknown>;
+  ms: number;
+}
+
+/** What an explainer gets: the model, seen as functions, plus a probe into its spatial layers. */
+export interface ModelView {
+  probabilities: ProbFn;
+  scores: ScoreFn;
+  /**
+   * One forward pass that returns the activations of `layer` and the class scores, with `delta` added to those
+   * activations on the way (zeros: the plain model). Differentiable w.r.t. `x` and `delta`, so the gradient of a
+   * score w.r.t. `delta` at zero is its gradient w.r.t. the activations — for any graph, skip connections included.
+   */
+  probe(layer: string, x: tf.Tensor4D, delta: tf.Tensor4D): { activations: tf.Tensor4D; scores: tf.Tensor2D };
+  /** [h, w, channels] of a 4-D layer's output. */
+  layerShape(layer: string): ImageShape;
+  inputShape: ImageShape;
+  numClasses: number;
+}
+
+export interface Explainer {
+  id: string;
+  label: string;
+  capabilities: Capabilities;
+  explain(model: ModelView, req: ExplainRequest): Promise<Attribution>;
+}
