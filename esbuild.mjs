@@ -3,7 +3,7 @@
 // own files, and the optional native backends must be resolved at run time.
 import * as esbuild from 'esbuild';
 import sveltePlugin from 'esbuild-svelte';
-import { readdirSync, existsSync } from 'node:fs';
+import { readdirSync, existsSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -24,7 +24,16 @@ const nodeCommon = {
 };
 
 const builds = [
-  { ...nodeCommon, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
+  // Extension host and engine process are self-contained bundles (a .vsix ships no node_modules). The engine keeps
+  // only the optional native TensorFlow bindings external: they are resolved at run time where installed.
+  { ...nodeCommon, packages: undefined, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
+  {
+    ...nodeCommon,
+    packages: undefined,
+    entryPoints: { 'engine-process': 'src/engine/process/server.ts' },
+    outdir: 'dist',
+    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+  },
   { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
   {
     bundle: true,
@@ -49,6 +58,14 @@ if (args.has('--tests')) {
   builds.length = 0;
   builds.push({ ...nodeCommon, sourcemap: true, entryPoints: tests, outdir: 'out', outbase: '.' });
 }
+
+// The wasm backend loads its binaries from the folder of the script that bundles it.
+function copyWasmBinaries() {
+  const from = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
+  mkdirSync('dist', { recursive: true });
+  for (const f of readdirSync(from)) if (f.endsWith('.wasm')) copyFileSync(join(from, f), join('dist', f));
+}
+if (!args.has('--tests')) copyWasmBinaries();
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

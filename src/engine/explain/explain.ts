@@ -70,6 +70,8 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
   const attributions: Attribution[] = [];
   const metrics: Record<string, MethodMetrics> = {};
   for (const method of opts.methods) {
+    // The methods run synchronously on wasm/cpu; turning the event loop lets a cancel request (RPC, Ctrl-C) arrive.
+    await new Promise((r) => setImmediate(r));
     if (opts.signal?.aborted) throw new XaiLensError('cancelled');
     const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal });
     attributions.push(a);
@@ -79,6 +81,8 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     }
     opts.onStep?.(++done, total, method.id);
   }
+  await new Promise((r) => setImmediate(r));
+  if (opts.signal?.aborted) throw new XaiLensError('cancelled');
   let counterfactual: Counterfactual | undefined;
   const cfTarget = opts.counterfactualTarget ?? 'any';
   if (opts.counterfactual === 'gradient') {

@@ -14,9 +14,13 @@ function dims(shape: tf.Shape | tf.Shape[]): number[] {
   return s.slice(1).map((d) => d ?? 1);
 }
 
+/** Shapes from the layer's first node: explainers re-apply layers to new inputs, adding nodes of the same shape. */
 function inputDims(layer: tf.layers.Layer): number[] {
-  const input = layer.input;
-  return dims(Array.isArray(input) ? input.map((t) => t.shape) : input.shape);
+  return dims(layer.inboundNodes[0].inputTensors.map((t) => t.shape));
+}
+
+function outputDims(layer: tf.layers.Layer): number[] {
+  return dims(layer.inboundNodes[0].outputTensors.map((t) => t.shape));
 }
 
 export function countMacs(model: tf.LayersModel): number {
@@ -24,17 +28,17 @@ export function countMacs(model: tf.LayersModel): number {
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     if (cls === 'Conv2D') {
-      const [oh, ow, oc] = dims(layer.outputShape);
+      const [oh, ow, oc] = outputDims(layer);
       const [, , ic] = inputDims(layer);
       const [kh, kw] = (layer.getConfig().kernelSize as number[]) ?? [1, 1];
       macs += oh * ow * oc * kh * kw * ic;
     } else if (cls === 'DepthwiseConv2D') {
-      const [oh, ow, oc] = dims(layer.outputShape);
+      const [oh, ow, oc] = outputDims(layer);
       const [kh, kw] = (layer.getConfig().kernelSize as number[]) ?? [1, 1];
       macs += oh * ow * oc * kh * kw;
     } else if (cls === 'Dense') {
       const [i] = inputDims(layer);
-      const [o] = dims(layer.outputShape);
+      const [o] = outputDims(layer);
       macs += i * o;
     } else if (hasMacs(layer)) {
       macs += layer.macs(inputDims(layer) as [number, number, number]);
