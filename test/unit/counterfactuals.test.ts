@@ -6,6 +6,10 @@ import { type Counterfactual, gradientCounterfactual, growingSpheres, sampleLaye
 import type { ImageShape, ProbFn, ScoreFn } from '../../src/engine/explain/types';
 import { isXaiLensError } from '../../src/engine/errors';
 
+// The closed-form checks use a thorough search; the defaults trade some distance for speed (about 1 s per digit).
+const THOROUGH_GS = { samplesPerLayer: 256, refineIterations: 10, sparsifyRounds: 4 };
+const THOROUGH_GRADIENT = { maxIterations: 300, searchSteps: 3, parallel: 8, lr: 0.02 };
+
 const shape: ImageShape = [4, 4, 1];
 const d = 16;
 
@@ -110,7 +114,7 @@ describe('counterfactuals', () => {
 
   it('growing spheres finds the linear boundary within 5 % and then makes the change sparser', () => {
     assert.equal(predict(lin.probs, lin.x), 0);
-    const cf = noLeak(() => growingSpheres(lin.probs, lin.x, shape, { seed: 3 }));
+    const cf = noLeak(() => growingSpheres(lin.probs, lin.x, shape, { seed: 3, ...THOROUGH_GS }));
     checkResult(cf, lin.x);
     assert.ok(cf.found);
     assert.equal(cf.label, 1);
@@ -125,7 +129,7 @@ describe('counterfactuals', () => {
     // The refined enemy carries sampling noise on pixels the model ignores; sparsification puts all of it back.
     assert.ok(cf.diff.every((v, i) => !ignored(i) || v === 0), `${Array.from(cf.diff)}`);
     assert.ok(cf.iterations > 0 && cf.ms >= 0);
-    assert.deepEqual(growingSpheres(lin.probs, lin.x, shape, { seed: 3 }).image, cf.image, 'seeded');
+    assert.deepEqual(growingSpheres(lin.probs, lin.x, shape, { seed: 3, ...THOROUGH_GS }).image, cf.image, 'seeded');
   });
 
   it('plain growing spheres (no refinement) lands beyond the boundary, as the paper\'s sampling does', () => {
@@ -154,14 +158,14 @@ describe('counterfactuals', () => {
   });
 
   it('the gradient counterfactual flips the linear model close to the true distance, in range', () => {
-    const cf = noLeak(() => gradientCounterfactual(lin.scores, lin.probs, lin.x, shape));
+    const cf = noLeak(() => gradientCounterfactual(lin.scores, lin.probs, lin.x, shape, THOROUGH_GRADIENT));
     checkResult(cf, lin.x);
     assert.ok(cf.found);
     assert.equal(cf.label, 1);
     assert.equal(predict(lin.probs, cf.image), 1);
     assert.ok(cf.l2 >= D * 0.999 && cf.l2 <= D * 1.2, `l2 ${cf.l2} vs ${D}`);
     // Without the L1 term it is the plain Wachter/C&W answer: the perpendicular foot, up to the margin.
-    const l2only = gradientCounterfactual(lin.scores, lin.probs, lin.x, shape, { l1: 0 });
+    const l2only = gradientCounterfactual(lin.scores, lin.probs, lin.x, shape, { ...THOROUGH_GRADIENT, l1: 0 });
     assert.ok(l2only.found && l2only.l2 <= D * 1.05, `l2-only ${l2only.l2}`);
     assert.ok(cf.l1 <= l2only.l1 + 1e-6, `L1 term lowers L1: ${cf.l1} vs ${l2only.l1}`);
   });
