@@ -3,7 +3,7 @@
  * agreement on the bundled model, and one-line errors for bad input.
  */
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { main } from '../../src/engine/cli';
@@ -12,7 +12,7 @@ import { initBackend } from '../../src/engine/backend/backends';
 import { getArchitecture } from '../../src/engine/models/registry';
 import { saveModel } from '../../src/engine/io/modelFolder';
 import { loadMnist } from '../../src/engine/data/datasets';
-import { encodePng } from '../../src/engine/image/decode';
+import { encodePng, readImageFile } from '../../src/engine/image/decode';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import { tempDir } from './helpers';
 
@@ -87,13 +87,18 @@ describe('cli', function () {
   it('rejects unknown flags, commands, models and backends with one line and exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['predict', '--bogus', 'x.png'], /Unknown option '--bogus'.*usage: xai-lens predict/],
-      [['fly'], /unknown command "fly"; expected one of train, evaluate, predict, info/],
+      [['fly'], /unknown command "fly"; expected one of train, evaluate, predict, explain, layers, info/],
       [['predict', '--model', join(tmp.dir, 'nope'), 'x.png'], /nope: model folder not found/],
       [['train', '--model', 'resnet9000', '--data', 'mnist'], /unknown model "resnet9000"/],
       [['predict', '--backend', 'tpu', 'x.png'], /unknown backend "tpu"; expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu/],
       [['train', '--model', 'cbam-mobilenetv2', '--data', 'mnist', '--epochs', 'two'], /--epochs must be an integer >= 1, got "two"/],
       [['evaluate', '--model', untrained, '--data', 'imagenet'], /imagenet/],
       [['predict'], /no images given/],
+      [['explain', join(samples, 'digit-1.png'), '--model', untrained, '--methods', 'gradcam,occlusion'], /unknown method "occlusion"; available: gradcam, .*, all/],
+      [['explain', join(samples, 'digit-1.png'), '--model', untrained, '--layer', 'nope', '--methods', 'gradcam'], /unknown layer "nope"; 4-D layers: /],
+      [['explain', join(samples, 'digit-1.png'), '--model', untrained, '--class', '12'], /--class must be an integer >= 0 <= 9, got "12"/],
+      [['explain', join(samples, 'digit-1.png'), '--model', untrained, '--counterfactual', 'magic'], /unknown counterfactual method "magic"/],
+      [['explain', join(tmp.dir, 'missing.png'), '--model', untrained], /missing.png: .*not found/],
     ];
     for (const [argv, pattern] of cases) {
       const r = await cli(...argv);
@@ -122,6 +127,39 @@ describe('cli', function () {
   });
 
   describe('with the bundled default model', () => {
+    it('explain --json writes one report, one overlay per method, and a counterfactual that flips predict', async () => {
+      const out = join(tmp.dir, 'explain');
+      const file = join(samples, 'digit-4.png');
+      const r = await cli('explain', file, '--methods', 'all', '--json', '--out', out);
+      assert.equal(r.code, 0, r.err.join('\n'));
+      assert.equal(r.out.length, 1);
+      const report = JSON.parse(r.out[0]) as {
+        file: string; model: string; backend: string; prediction: { label: number; probabilities: number[] }; target: number;
+        methods: Record<string, { heatmap: number[][]; png: string; ms: number }>;
+        counterfactual: { method: string; label: number; probability: number; png: string; diff_png: string; l0: number; l1: number; l2: number; linf: number; ms: number };
+        metrics: Record<string, { deletion_auc: number; insertion_auc: number; clarity: number; random_deletion_auc: number }>;
+      };
+      for (const k of ['file', 'model', 'backend', 'prediction', 'target', 'methods', 'counterfactual', 'metrics']) assert.ok(k in report, k);
+      assert.equal(report.file, file);
+      assert.equal(report.prediction.label, 4);
+      assert.equal(report.target, 4);
+      assert.deepEqual(Object.keys(report.methods), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime']);
+      for (const [id, m] of Object.entries(report.methods)) {
+        assert.equal(m.heatmap.length, 28, id);
+        assert.ok(m.heatmap.every((row) => row.length === 28 && row.every(Number.isFinite)), id);
+        assert.ok(existsSync(m.png), m.png);
+        const png = await readImageFile(m.png);
+        assert.ok(png.width >= 280 && png.width % 28 === 0, 'pixel-exact upscale');
+        assert.ok(report.metrics[id].deletion_auc >= 0 && report.metrics[id].clarity > 0);
+      }
+      const cf = report.counterfactual;
+      assert.notEqual(cf.label, 4);
+      assert.ok(cf.l0 > 0 && cf.l2 > 0 && cf.linf <= 1);
+      assert.ok(existsSync(cf.diff_png));
+      const p = await cli('predict', '--json', cf.png);
+      assert.equal((JSON.parse(p.out[0]) as { label: number }).label, cf.label, 'the counterfactual PNG flips predict');
+    });
+
     it('info prints its model card', async () => {
       const r = await cli('info');
       assert.equal(r.code, 0);
