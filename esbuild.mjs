@@ -1,6 +1,7 @@
 // Builds every bundle of the project: extension host, engine CLI/process, benchmarks, webview, and (with --tests)
-// the unit tests. Node bundles keep npm packages external: TensorFlow.js locates its .wasm binaries relative to its
-// own files, and the optional native backends must be resolved at run time.
+// the unit tests, or (with --integration) the integration tests. Node bundles keep npm packages external:
+// TensorFlow.js locates its .wasm binaries relative to its own files, and the optional native backends must be
+// resolved at run time.
 import * as esbuild from 'esbuild';
 import sveltePlugin from 'esbuild-svelte';
 import { readdirSync, existsSync, mkdirSync, copyFileSync } from 'node:fs';
@@ -35,6 +36,9 @@ const builds = [
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   },
   { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
+  // Explain panel webview: dist/webview/main.js (ESM, load with <script type="module" nonce>) and dist/webview/main.css
+  // (all component styles, external so the page links it under style-src ${webview.cspSource}; injected <style>
+  // elements would need the CSP nonce).
   {
     bundle: true,
     platform: 'browser',
@@ -44,7 +48,7 @@ const builds = [
     minify: production,
     entryPoints: { main: 'webview-ui/src/main.ts' },
     outdir: 'dist/webview',
-    plugins: [sveltePlugin({ compilerOptions: { css: 'injected' } })],
+    plugins: [sveltePlugin({ compilerOptions: { css: 'external' } })],
     logLevel: 'warning',
   },
 ];
@@ -65,7 +69,23 @@ function copyWasmBinaries() {
   mkdirSync('dist', { recursive: true });
   for (const f of readdirSync(from)) if (f.endsWith('.wasm')) copyFileSync(join(from, f), join('dist', f));
 }
-if (!args.has('--tests')) copyWasmBinaries();
+if (!args.has('--tests') && !args.has('--integration')) copyWasmBinaries();
+
+// --integration bundles the integration tests (test/integration/**/*.ts, mocha inside a real VS Code extension host)
+// to out/test/integration/*.js. `vscode` is provided by the host and mocha is loaded from node_modules at run time.
+// index.ts (the suite's entry point) is always included; --filter= narrows the *.test.ts files.
+if (args.has('--integration')) {
+  const dir = 'test/integration';
+  const entries = existsSync(dir)
+    ? readdirSync(dir, { recursive: true })
+        .map(String)
+        .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+        .filter((f) => !f.endsWith('.test.ts') || !filter || f.includes(filter))
+        .map((f) => join(dir, f))
+    : [];
+  builds.length = 0;
+  builds.push({ ...nodeCommon, sourcemap: true, entryPoints: entries, outdir: 'out', outbase: '.', external: ['vscode', 'mocha'] });
+}
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

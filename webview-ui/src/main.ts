@@ -1,8 +1,14 @@
+/**
+ * Entry of the explain panel webview (bundled to dist/webview/main.js, ESM; its CSS to dist/webview/main.css).
+ * Restores the state VS Code kept for this panel (getState) so the last result shows at once, mounts the app, then
+ * tells the extension it is ready (it answers with `init` and, if it has one, the last `result`).
+ */
+import './app.css';
 import { mount } from 'svelte';
 import App from './App.svelte';
+import { getState, post } from './dom/host';
+import { restoreState } from './lib/state';
 
-declare function acquireVsCodeApi(): { postMessage(message: unknown): void };
-
-const vscode = acquireVsCodeApi();
-mount(App, { target: document.body });
-vscode.postMessage({ type: 'ready' });
+const target = document.getElementById('app') ?? document.body;
+mount(App, { target, props: { initial: restoreState(getState()) } });
+post({ type: 'ready' });
