@@ -95,11 +95,12 @@ describe('training', function () {
     assert.equal(ckpt.epoch, 1);
     const tensorsBefore = tf.memory().numTensors;
 
-    const resumed = await collect({ ...base(dir), resume: true });
+    const resumed = await collect({ ...base(dir), resume: true, resumeLearningRate: 1e-4 });
     const start = resumed[0] as Extract<TrainEvent, { type: 'start' }>;
     assert.equal(start.startEpoch, 2);
-    const epochs = resumed.filter((e) => e.type === 'epoch');
+    const epochs = resumed.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch');
     assert.equal(epochs.length, 1);
+    assert.equal(epochs[0].record.learningRate, 1e-4, 'a resume can set a new learning rate');
     const card = (resumed[resumed.length - 1] as Extract<TrainEvent, { type: 'done' }>).card;
     assert.equal(card.training.epochs, 2);
     assert.equal(card.training.completed, true);

@@ -81,6 +81,7 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
       architecture: arch.name, dataSpec: spec, train: trainDs, validation, test, outDir, epochs, batchSize, learningRate, alpha, stemStride, seed,
       augmentation: values['no-augment'] ? false : preset.augmentation, plateau: preset.plateau,
       earlyStoppingPatience: preset.earlyStoppingPatience, resume: Boolean(values.resume), backend: backend.description,
+      resumeLearningRate: values.resume && values.lr !== undefined ? learningRate : undefined,
       signal: controller.signal,
     })) {
       if (values.json) {

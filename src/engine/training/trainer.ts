@@ -44,6 +44,8 @@ export interface TrainOptions {
   /** Stop after this many epochs without a validation-loss improvement. */
   earlyStoppingPatience?: number;
   resume?: boolean;
+  /** With `resume`: continue at this learning rate instead of the checkpoint's (e.g. a final low-rate phase). */
+  resumeLearningRate?: number;
   backend: string;
   /** Model name for the card (default "<architecture>-<dataset>"). */
   name?: string;
@@ -196,7 +198,8 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   } else {
     model = arch.build({ inputShape: trainDs.shape, numClasses: trainDs.numClasses, alpha: opts.alpha, stemStride: opts.stemStride, seed });
   }
-  const optimizer = tf.train.adam(state?.learningRate ?? initialLr);
+  const startLr = state ? (opts.resumeLearningRate ?? state.learningRate) : initialLr;
+  const optimizer = tf.train.adam(startLr);
   // Adam matches its slots to gradients by position, and both follow the model's weight order.
   if (state) await loadOptimizer(optimizer, opts.outDir, state);
   const step = createTrainStep(model, optimizer, trainDs.shape, trainDs.numClasses);
@@ -204,7 +207,7 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   const params = model.countParams();
   const macsPerImage = countMacs(model);
   const history: EpochRecord[] = state ? [...state.history] : [];
-  let lr = state?.learningRate ?? initialLr;
+  let lr = startLr;
   let bestValLoss = state?.bestValLoss ?? Infinity;
   let sinceImprovement = state?.epochsSinceImprovement ?? 0;
   let sinceLrChange = state?.epochsSinceLrChange ?? 0;
