@@ -4,7 +4,7 @@
 // resolved at run time.
 import * as esbuild from 'esbuild';
 import sveltePlugin from 'esbuild-svelte';
-import { readdirSync, existsSync, mkdirSync, copyFileSync } from 'node:fs';
+import { readdirSync, existsSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const args = new Set(process.argv.slice(2));
@@ -83,6 +83,8 @@ if (args.has('--integration')) {
         .filter((f) => !f.endsWith('.test.ts') || !filter || f.includes(filter))
         .map((f) => join(dir, f))
     : [];
+  // The test index runs every *.test.js it finds: start from an empty folder so deleted tests do not linger.
+  rmSync('out/test/integration', { recursive: true, force: true });
   builds.length = 0;
   builds.push({ ...nodeCommon, sourcemap: true, entryPoints: entries, outdir: 'out', outbase: '.', external: ['vscode', 'mocha'] });
 }
