@@ -17,7 +17,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { basename, join } from 'node:path';
+import { basename, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { checkBuilt, fail, makeTempRoot, printTests, readResult, removeTempRoot, repoRoot, testIndex } from './common.mjs';
 
@@ -32,7 +32,8 @@ const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const vscodeTest = join(repoRoot, '.vscode-test');
 const node24 = join(vscodeTest, 'node24', 'bin', 'node');
 const codeServerEntry = join(vscodeTest, 'code-server', 'node_modules', 'code-server', 'out', 'node', 'entry.js');
-const uiDir = join(repoRoot, 'test', 'ui');
+// XAI_LENS_UI_DIR: another folder of *.ui.mjs scripts (the latency benchmark lives in scripts/bench-ui).
+const uiDir = process.env.XAI_LENS_UI_DIR ? resolvePath(repoRoot, process.env.XAI_LENS_UI_DIR) : join(repoRoot, 'test', 'ui');
 const artifactsDir = join(repoRoot, 'test-artifacts', 'ui');
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

@@ -8,7 +8,7 @@ import {
   CancellationTokenSource, IPCMessageReader, IPCMessageWriter, NotificationType, RequestType, ResponseError, createMessageConnection,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
-import { ENGINE_ERROR, type BackendChoice, type EngineInfo, type EngineNotifications, type EngineRequests, type ProgressParams } from '../shared/protocol';
+import { ENGINE_ERROR, type BackendChoice, type EngineInfo, type EngineNotifications, type EngineRequests, type ExplainResultPayload, type ProgressParams } from '../shared/protocol';
 
 export class EngineError extends Error {
   constructor(
@@ -42,6 +42,7 @@ export class EngineClient {
   private info?: Promise<EngineInfo>;
   private stopping = false;
   private readonly progressListeners = new Map<string, (p: ProgressParams) => void>();
+  private readonly partialListeners = new Map<string, (r: ExplainResultPayload) => void>();
   private nextToken = 1;
 
   constructor(private readonly opts: EngineClientOptions) {}
@@ -69,6 +70,7 @@ export class EngineClient {
     child.stderr?.on('data', (d: Buffer) => this.opts.log?.(d.toString().trimEnd()));
     const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     connection.onNotification(new NotificationType<EngineNotifications['engine/progress']>('engine/progress'), (p) => this.progressListeners.get(p.token)?.(p));
+    connection.onNotification(new NotificationType<EngineNotifications['engine/partial']>('engine/partial'), (p) => this.partialListeners.get(p.token)?.(p.result));
     connection.listen();
     this.connection = connection;
     child.on('exit', (code, signal) => {
@@ -113,15 +115,17 @@ export class EngineClient {
   async request<K extends keyof EngineRequests>(
     name: K,
     params: EngineRequests[K]['params'],
-    opts: { token?: Cancellation; onProgress?: (p: ProgressParams) => void } = {},
+    opts: { token?: Cancellation; onProgress?: (p: ProgressParams) => void; onPartial?: (r: ExplainResultPayload) => void } = {},
   ): Promise<EngineRequests[K]['result']> {
     await this.start();
     const progressToken = `p${this.nextToken++}`;
     if (opts.onProgress) this.progressListeners.set(progressToken, opts.onProgress);
+    if (opts.onPartial) this.partialListeners.set(progressToken, opts.onPartial);
     try {
       return await this.call(name, { ...params, progressToken }, opts.token);
     } finally {
       this.progressListeners.delete(progressToken);
+      this.partialListeners.delete(progressToken);
     }
   }
 

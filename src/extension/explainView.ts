@@ -110,7 +110,11 @@ export class ExplainView implements vscode.Disposable {
               counterfactual: opts.counterfactual ?? panelSettings().counterfactual,
               methodOptions: methodOptions(),
             },
-            { token: source.token, onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total, message: p.message }) },
+            {
+              token: source.token,
+              onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total, message: p.message }),
+              onPartial: (partial) => this.post({ type: 'partial', result: partial }),
+            },
           ),
       );
       this.lastResult = result;

@@ -143,8 +143,15 @@ export interface EngineRequests {
   'engine/explain': { params: ExplainParams; result: ExplainResultPayload };
 }
 
+/** The explanation so far (prediction and the methods finished), sent after each method so panels paint early. */
+export interface PartialResultParams {
+  token: string;
+  result: ExplainResultPayload;
+}
+
 export interface EngineNotifications {
   'engine/progress': ProgressParams;
+  'engine/partial': PartialResultParams;
 }
 
 /** Error codes the engine returns in JSON-RPC errors (the message is always one user-readable line). */
@@ -167,6 +174,8 @@ export type ToWebview =
   | { type: 'init'; imageName: string; settings: PanelSettings; model?: ModelInfo }
   | { type: 'progress'; done: number; total: number; message: string }
   | { type: 'result'; result: ExplainResultPayload }
+  /** Methods finished so far; more are coming (the panel stays busy). */
+  | { type: 'partial'; result: ExplainResultPayload }
   | { type: 'error'; message: string }
   | { type: 'cancelled' }
   | { type: 'saved'; path: string };

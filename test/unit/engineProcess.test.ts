@@ -40,11 +40,13 @@ describe('engine process', function () {
 
   it('explains an image with every requested method and reports progress', async () => {
     const progress: ProgressParams[] = [];
+    const partials: number[] = [];
     const r = await client.request(
       'engine/explain',
       { modelDir: defaultModelDir(), imagePath: digit, methods: ['gradcam', 'scorecam', 'lime'], counterfactual: 'none', methodOptions: { lime: { samples: 100 } } },
-      { onProgress: (p) => progress.push(p) },
+      { onProgress: (p) => progress.push(p), onPartial: (p) => partials.push(p.methods.length) },
     );
+    assert.deepEqual(partials, [1, 2, 3], 'a partial result after each method');
     assert.equal(r.prediction.label, 7);
     assert.equal(r.target, 7);
     assert.deepEqual(r.methods.map((m) => m.method), ['gradcam', 'scorecam', 'lime']);

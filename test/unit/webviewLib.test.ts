@@ -342,6 +342,18 @@ describe('webview lib', () => {
       assert.equal(other.target, undefined);
     });
 
+    it('a partial result paints early and keeps the panel busy until the final result', () => {
+      const partial = fakeResult({ counterfactual: undefined });
+      let s = run(initialState(), { type: 'progress', done: 1, total: 8, message: 'gradcam' }, { type: 'partial', result: partial });
+      assert.equal(s.result, partial);
+      assert.equal(s.busy, true);
+      assert.deepEqual(s.progress, { done: 1, total: 8, message: 'gradcam' });
+      const final = fakeResult();
+      s = run(s, { type: 'result', result: final });
+      assert.equal(s.busy, false);
+      assert.equal(s.result, final);
+    });
+
     it('the counterfactual picker follows the result', () => {
       const cf = {
         method: 'growing-spheres' as const, found: false, label: 0, probability: 0.2,

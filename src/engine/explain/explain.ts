@@ -37,6 +37,8 @@ export interface ExplainOptions {
   signal?: AbortSignal;
   /** Called after each finished step, for progress reporting. */
   onStep?: (done: number, total: number, what: string) => void;
+  /** Called after each method with everything computed so far (no counterfactual yet), so a UI can paint early. */
+  onPartial?: (partial: ExplainResult) => void;
 }
 
 export interface ExplainResult {
@@ -80,6 +82,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
       metrics[method.id] = { ...f, clarity: clarity(a.heatmap) };
     }
     opts.onStep?.(++done, total, method.id);
+    opts.onPartial?.({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics } });
   }
   await new Promise((r) => setImmediate(r));
   if (opts.signal?.aborted) throw new XaiLensError('cancelled');

@@ -40,7 +40,10 @@ export function startServer(): void {
     process.exit(2);
   }
   const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
-  const service = new EngineService((p) => connection.sendNotification(notification('engine/progress'), p));
+  const service = new EngineService(
+    (p) => connection.sendNotification(notification('engine/progress'), p),
+    (p) => connection.sendNotification(notification('engine/partial'), p),
+  );
   const guard = <P, R>(f: (p: P, token: CancellationToken) => Promise<R>) => async (p: P, token: CancellationToken): Promise<R | ResponseError<void>> => {
     try {
       return await f(p, token);

@@ -7,14 +7,16 @@ import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/ba
 import { loadModel, readModelCard } from '../io/modelFolder';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
 import { explainImage } from '../explain/explain';
-import { parseMethods } from '../explain/registry';
+import { EXPLAINERS, parseMethods } from '../explain/registry';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { countMacs } from '../models/modelStats';
 import { resolve } from 'node:path';
 import type { ModelCard } from '../modelCard';
+import type { ExplainResult } from '../explain/explain';
+import type { RasterImage } from '../image/imageMath';
 import type {
-  EngineInfo, ExplainParams, ExplainResultPayload, HeatmapPayload, InitializeParams, MethodId, ModelInfo, ProgressParams,
+  EngineInfo, ExplainParams, ExplainResultPayload, HeatmapPayload, InitializeParams, MethodId, ModelInfo, PartialResultParams, ProgressParams,
 } from '../../shared/protocol';
 
 interface WarmModel {
@@ -28,7 +30,10 @@ export class EngineService {
   private backend?: BackendInfo;
   private readonly models = new Map<string, WarmModel>();
 
-  constructor(private readonly progress: (p: ProgressParams) => void = () => undefined) {}
+  constructor(
+    private readonly progress: (p: ProgressParams) => void = () => undefined,
+    private readonly partial: (p: PartialResultParams) => void = () => undefined,
+  ) {}
 
   async initialize(p: InitializeParams): Promise<EngineInfo> {
     this.backend = await initBackend(parseBackendChoice(p.backend));
@@ -75,15 +80,21 @@ export class EngineService {
     const token = p.progressToken ?? '';
     const total = methods.length + (p.counterfactual !== 'none' ? 1 : 0);
     this.progress({ token, done: 0, total, message: 'predicting' });
+    const payload = (r: ExplainResult) => this.toPayload(p.imagePath, m, prepared.image, prepared.inverted, r, performance.now() - t0);
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,
       methodOptions: p.methodOptions, seed: 1, signal,
       onStep: (done, tot, what) => this.progress({ token, done, total: tot, message: what }),
+      onPartial: (partial) => this.partial({ token, result: payload(partial) }),
     });
-    const byId = new Map(methods.map((e) => [e.id, e.label]));
+    return payload(r);
+  }
+
+  private toPayload(imagePath: string, m: WarmModel, input: RasterImage, inverted: boolean, r: ExplainResult, ms: number): ExplainResultPayload {
+    const labels = new Map(EXPLAINERS.map((e) => [e.id, e.label]));
     const heatmaps: HeatmapPayload[] = r.attributions.map((a) => ({
       method: a.method as MethodId,
-      label: byId.get(a.method) ?? a.method,
+      label: labels.get(a.method) ?? a.method,
       signed: a.signed,
       width: a.width,
       height: a.height,
@@ -94,14 +105,14 @@ export class EngineService {
       metrics: r.metrics[a.method],
       r2: typeof a.scores?.r2 === 'number' ? a.scores.r2 : undefined,
     }));
-    const { width, height, channels, data } = prepared.image;
+    const { width, height, channels, data } = input;
     const cf = r.counterfactual;
     return {
-      imagePath: p.imagePath,
+      imagePath,
       model: m.info,
       backend: this.backend?.name ?? 'unknown',
       input: { width, height, channels, data: Array.from(data) },
-      inverted: prepared.inverted,
+      inverted,
       prediction: r.prediction,
       target: r.target,
       layer: r.layer,
@@ -113,7 +124,7 @@ export class EngineService {
             l0: cf.l0, l1: cf.l1, l2: cf.l2, linf: cf.linf, iterations: cf.iterations, ms: cf.ms,
           }
         : undefined,
-      totalMs: performance.now() - t0,
+      totalMs: ms,
     };
   }
 

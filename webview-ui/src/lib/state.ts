@@ -145,6 +145,9 @@ export function applyMessage(s: PanelState, msg: ToWebview): PanelState {
         // The picker shows what the result used (found or not); a result without one keeps the current choice.
         settings: msg.result.counterfactual ? { ...s.settings, counterfactual: msg.result.counterfactual.method } : s.settings,
       };
+    case 'partial':
+      // Paint what is ready; the run goes on (busy, progress kept). Pickers keep the user's pending choice.
+      return { ...s, busy: true, error: undefined, result: msg.result, model: msg.result.model };
     case 'error':
       return { ...s, busy: false, progress: undefined, error: msg.message };
     case 'cancelled':
