@@ -2,6 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as assert from 'node:assert/strict';
+import type { RasterImage } from '../../src/engine/image/imageMath';
 
 export function tempDir(prefix = 'xai-lens-test-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -19,4 +21,15 @@ export function maxAbs(a: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]));
   return m;
+}
+
+export function img(width: number, height: number, channels: 1 | 3 | 4, values: number[]): RasterImage {
+  return { width, height, channels, data: Float32Array.from(values) };
+}
+
+export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-6): void {
+  assert.equal(actual.length, expected.length, 'length');
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `[${i}] ${actual[i]} vs ${expected[i]}`);
+  }
 }

@@ -3,17 +3,8 @@ import {
   type RasterImage, createImage, fromBytes, invert, meanStd, resizeArea, resizeAuto, resizeBilinear, standardize,
   toBytes, toChannels, toModelInput,
 } from '../../src/engine/image/imageMath';
+import { assertClose, img } from './helpers';
 
-function img(width: number, height: number, channels: 1 | 3 | 4, values: number[]): RasterImage {
-  return { width, height, channels, data: Float32Array.from(values) };
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-6): void {
-  assert.equal(actual.length, expected.length, 'length');
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `[${i}] ${actual[i]} vs ${expected[i]}`);
-  }
-}
 
 /** A deterministic pseudo-random image. */
 function noise(width: number, height: number, channels: 1 | 3 | 4): RasterImage {

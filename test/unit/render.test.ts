@@ -1,22 +1,12 @@
 import * as assert from 'node:assert/strict';
 import { decode as decodePng } from 'fast-png';
-import type { RasterImage } from '../../src/engine/image/imageMath';
 import {
   COLORMAPS, colormap, heatmapToImage, normalizeHeatmap, overlay, renderPng, resizeMapBilinear, sideBySide,
   signedDiffImage, upscaleNearest, upscaleToAtLeast,
 } from '../../src/engine/image/render';
 import { XaiLensError } from '../../src/engine/errors';
+import { assertClose, img } from './helpers';
 
-function img(width: number, height: number, channels: 1 | 3 | 4, values: number[]): RasterImage {
-  return { width, height, channels, data: Float32Array.from(values) };
-}
-
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-6): void {
-  assert.equal(actual.length, expected.length, 'length');
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `[${i}] ${actual[i]} vs ${expected[i]}`);
-  }
-}
 
 function hex(h: string): number[] {
   const v = parseInt(h.slice(1), 16);

@@ -22,18 +22,10 @@ import {
   applyMessage, changeSettings, initialState, type PanelState, requestExplain, restoreState, selectedLayer,
   selectedTarget, toPersisted,
 } from '../../webview-ui/src/lib/state';
+import { mulberry32 } from '../../src/engine/data/random';
 
-/** A deterministic pseudo-random sequence (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic pseudo-random sequence, so failures reproduce. */
+const rng = mulberry32;
 
 function randomImage(width: number, height: number, channels: 1 | 3 | 4, seed: number): ImagePayload {
   const r = rng(seed);
