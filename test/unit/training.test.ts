@@ -104,6 +104,8 @@ describe('training', function () {
     const card = (resumed[resumed.length - 1] as Extract<TrainEvent, { type: 'done' }>).card;
     assert.equal(card.training.epochs, 2);
     assert.equal(card.training.completed, true);
+    assert.equal(card.training.initialLearningRate, 2e-3, 'the card tells the rate the run started with');
+    assert.match(card.training.schedule, /learning rate × epochs: 2\.0e-3×1, 1\.0e-4×1$/);
     assert.ok(tf.memory().numTensors <= tensorsBefore + 2, 'training releases its tensors');
   });
 

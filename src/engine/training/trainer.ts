@@ -304,6 +304,14 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   const saved = history.length ? await loadModel(opts.outDir) : model;
   const last = history[history.length - 1];
   const testEval = opts.test && history.length ? evaluateModel(saved, opts.test, 512) : undefined;
+  // A resumed run may have changed the rate (--resume --lr); the history, not this session's options, says what ran.
+  const rates: string[] = [];
+  for (const h of history) {
+    const r = h.learningRate.toExponential(1);
+    const lastRun = rates[rates.length - 1];
+    if (lastRun?.startsWith(`${r}×`)) rates[rates.length - 1] = `${r}×${Number(lastRun.split('×')[1]) + 1}`;
+    else rates.push(`${r}×1`);
+  }
   const card: ModelCard = {
     format: 'xai-lens-model-card/1',
     name: opts.name ?? `${arch.name}-${trainDs.name}`,
@@ -317,8 +325,10 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
     preprocessing: { range: [0, 1], background: /mnist/i.test(trainDs.name) ? 'dark' : 'any' },
     dataset: { spec: opts.dataSpec, name: trainDs.name, hash: trainDs.hash, train: trainDs.count, validation: validation.count, test: opts.test?.count ?? 0 },
     training: {
-      epochs: history.length, batchSize, optimizer: 'adam', initialLearningRate: initialLr,
-      schedule: `reduce-lr-on-plateau(factor=${plateau.factor}, patience=${plateau.patience})${stoppedEarly ? ', early-stopped' : ''}`,
+      epochs: history.length, batchSize, optimizer: 'adam', initialLearningRate: history[0]?.learningRate ?? initialLr,
+      schedule:
+        `reduce-lr-on-plateau(factor=${plateau.factor}, patience=${plateau.patience})${stoppedEarly ? ', early-stopped' : ''}` +
+        (rates.length ? `; learning rate × epochs: ${rates.join(', ')}` : ''),
       augmentation: augmentation ? { ...augmentation } : {}, seed, backend: opts.backend,
       seconds, imagesPerSecond: seconds ? (history.length * trainDs.count) / seconds : 0, completed,
     },
