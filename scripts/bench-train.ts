@@ -16,6 +16,7 @@ const { values } = parseArgs({
     json: { type: 'boolean' },
     model: { type: 'string', default: 'cbam-mobilenetv2' },
     alpha: { type: 'string', default: '0.75' },
+    'stem-stride': { type: 'string', default: '1' },
     backends: { type: 'string', default: 'tensorflow,wasm,cpu' },
     steps: { type: 'string', default: '6' },
   },
@@ -57,7 +58,7 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
   const inferBatch = slow ? 32 : 256;
   const n = slow ? 1 : steps;
   const shape: [number, number, number] = [28, 28, 1];
-  const model = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), seed: 1 });
+  const model = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), stemStride: Number(values['stem-stride']), seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const step = createTrainStep(model, optimizer, shape, 10);
   const labels = Int32Array.from({ length: trainBatch }, (_, i) => i % 10);
@@ -92,8 +93,8 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
 (async () => {
   const shape: [number, number, number] = [28, 28, 1];
   await initBackend('cpu');
-  const probe = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), seed: 1 });
-  const summary = { model: `${values.model} (alpha ${values.alpha}, 28x28x1)`, macs_per_image: countMacs(probe), params: probe.countParams(), batch: 128, infer_batch: 256 };
+  const probe = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), stemStride: Number(values['stem-stride']), seed: 1 });
+  const summary = { model: `${values.model} (alpha ${values.alpha}, stem stride ${values['stem-stride']}, 28x28x1)`, macs_per_image: countMacs(probe), params: probe.countParams(), batch: 128, infer_batch: 256 };
   probe.dispose();
   const backends: Record<string, Result> = {};
   for (const b of values.backends!.split(',') as BackendChoice[]) {

@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { promises as fs, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { XaiLensError } from '../errors';
 import { getArchitecture } from '../models/registry';
 import { countMacs } from '../models/modelStats';
@@ -314,7 +314,7 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   }
   const card: ModelCard = {
     format: 'xai-lens-model-card/1',
-    name: opts.name ?? `${arch.name}-${trainDs.name}`,
+    name: opts.name ?? `${arch.name}-${basename(opts.dataSpec).replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`,
     architecture: arch.name,
     alpha: opts.alpha ?? 1,
     stemStride: saved.getLayer('stem_conv')?.getConfig().strides as number[] | undefined,
