@@ -75,7 +75,8 @@ export interface GrowingSpheresOptions {
   maxIterations?: number;
   /** Boundary refinement steps; default 2 (each roughly halves the distance on MNIST); 0 = plain Growing Spheres. */
   refineIterations?: number;
-  /** Rounds of single-coordinate reverts after the paper's greedy pass; default 1; negative = no sparsification. */
+  /** Rounds of single-coordinate reverts after the paper's greedy pass; default 0 (the paper's pass only: the extra
+   * rounds lower L0 further but cost ~0.5 s on a 28×28 digit); negative = no sparsification. */
   sparsifyRounds?: number;
   /** Images per model call; default 256. */
   batchSize?: number;
@@ -412,7 +413,7 @@ export function growingSpheres(
     for (let r = 0; r < lo; r++) out[idx[r]] = x[idx[r]];
     return out;
   };
-  const rounds = Math.floor(opts.sparsifyRounds ?? 1);
+  const rounds = Math.floor(opts.sparsifyRounds ?? 0);
   if (rounds >= 0) {
     e = prefixRevert(e, changed(e), 0);
     iterations++;
