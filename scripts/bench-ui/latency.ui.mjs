@@ -4,28 +4,10 @@
 // Writes test-artifacts/latency.json. Run: npm run bench:latency
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { runFromExplorer } from '../../test/ui/explorer.mjs';
 
-async function explainFromExplorer(page, file) {
-  const row = page.locator('.explorer-folders-view .monaco-list-row', { hasText: file }).first();
-  await row.waitFor();
-  // Menus stay in the DOM after closing; the role query finds the open one.
-  const item = page.getByRole('menuitem', { name: 'Explain with CBAM-MobileNetV2' });
-  for (let attempt = 0; ; attempt++) {
-    await row.click({ button: 'right' });
-    try {
-      await item.waitFor({ timeout: 3000 });
-      break;
-    } catch (e) {
-      if (attempt > 20) throw e;
-      await page.keyboard.press('Escape');
-      await page.waitForTimeout(1000);
-    }
-  }
-  // The workbench ignores a click that lands right after a context menu opens.
-  await page.waitForTimeout(400);
-  const t0 = Date.now();
-  await item.click();
-  return t0;
+function explainFromExplorer(page, file) {
+  return runFromExplorer(page, file, 'Explain with CBAM-MobileNetV2');
 }
 
 /** Waits until the panel of `file` has finished everything (counterfactual included), so runs do not queue. */
@@ -71,7 +53,6 @@ export default async function ({ page, workspace, repoRoot, log }) {
   await finished(page, 'digit.png');
   const warm = [];
   for (const c of copies) {
-    await page.keyboard.press('Escape');
     const t = await explainFromExplorer(page, c);
     warm.push((await firstOverlay(page, c)) - t);
     log(`warm (${c}): ${warm[warm.length - 1]} ms`);
