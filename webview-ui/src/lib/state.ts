@@ -37,16 +37,10 @@ export interface PanelState {
 }
 
 /** What survives a hidden (destroyed) webview. Versioned so an incompatible older state is ignored. */
-export interface PersistedState {
-  version: 1;
-  imageName: string;
-  model?: ModelInfo;
-  settings: PanelSettings;
-  settingsTouched: boolean;
-  result?: ExplainResultPayload;
-  target?: number;
-  layer?: string;
-}
+export type PersistedState = { version: 1 } & Pick<
+  PanelState,
+  'imageName' | 'model' | 'settings' | 'settingsTouched' | 'result' | 'target' | 'layer'
+>;
 
 export function initialState(): PanelState {
   return { imageName: '', settings: { ...DEFAULT_SETTINGS }, settingsTouched: false, busy: false };
