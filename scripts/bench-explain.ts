@@ -11,6 +11,7 @@ import { createModelView } from '../src/engine/explain/modelView';
 import { EXPLAINERS } from '../src/engine/explain/registry';
 import { growingSpheres, gradientCounterfactual } from '../src/engine/explain/counterfactuals';
 import { readImageFile } from '../src/engine/image/decode';
+import { median } from './benchStats';
 import { defaultModelDir, packageRoot } from '../src/engine/paths';
 
 const { values } = parseArgs({
@@ -22,12 +23,6 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '7' },
   },
 });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 async function timeIt(repeats: number, f: () => Promise<unknown> | unknown): Promise<number> {
   await f(); // warm-up

@@ -9,6 +9,7 @@ import { initBackend, type BackendChoice } from '../src/engine/backend/backends'
 import { getArchitecture } from '../src/engine/models/registry';
 import { countMacs } from '../src/engine/models/modelStats';
 import { createTrainStep } from '../src/engine/training/trainer';
+import { median } from './benchStats';
 import { predictProbabilities } from '../src/engine/inference';
 
 const { values } = parseArgs({
@@ -21,12 +22,6 @@ const { values } = parseArgs({
     steps: { type: 'string', default: '6' },
   },
 });
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function randomBatch(n: number, per: number, seed: number): Float32Array {
   const out = new Float32Array(n * per);

@@ -25,6 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
 import { SeededRandom } from '../data/random';
+import { argmax } from '../inference';
 import type { ImageShape, ProbFn, ScoreFn } from './types';
 
 export type CounterfactualTarget = number | 'any';
@@ -154,12 +155,6 @@ class Oracle {
     for (let i = 0; i < n; i++) out[i] = argmax(p, i * this.classes, this.classes);
     return out;
   }
-}
-
-function argmax(a: ArrayLike<number>, from: number, n: number): number {
-  let best = 0;
-  for (let k = 1; k < n; k++) if (a[from + k] > a[from + best]) best = k;
-  return best;
 }
 
 function checkInput(x: Float32Array, shape: ImageShape): void {

@@ -9,6 +9,7 @@ import type { Attribution, Explainer, ImageShape } from './types';
 import { growingSpheres, gradientCounterfactual, type Counterfactual } from './counterfactuals';
 import { faithfulness } from './deletion';
 import { clarity, norms } from './stats';
+import { argmax } from '../inference';
 
 export const COUNTERFACTUAL_METHODS = ['gradient', 'growing-spheres', 'none'] as const;
 export type CounterfactualMethod = (typeof COUNTERFACTUAL_METHODS)[number];
@@ -121,8 +122,7 @@ export function quantizeCounterfactual(view: ModelViewImpl, x: Float32Array, sha
   const k = p.length / EXTEND.length;
   for (let c = 0; c < EXTEND.length; c++) {
     const row = p.subarray(c * k, (c + 1) * k);
-    let label = 0;
-    for (let j = 1; j < k; j++) if (row[j] > row[label]) label = j;
+    const label = argmax(row, 0, k);
     const wanted = cf.target === 'any' ? label !== cf.originalLabel : label === cf.target;
     if (!wanted) continue;
     const image = candidates.slice(c * n, (c + 1) * n);
