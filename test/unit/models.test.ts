@@ -46,10 +46,15 @@ describe('models', () => {
     cbam.dispose();
   });
 
-  it('keeps the default recipe under 0.5 M parameters', () => {
+  it('keeps the default recipe under 0.5 M parameters, ending at 7×7 with either stem stride', () => {
     const m = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 1, stemStride: 2 });
     assert.ok(m.countParams() <= 500_000, `${m.countParams()} params`);
-    assert.deepEqual(m.getLayer('top_cbam').outputShape, [null, 4, 4, 256]);
+    assert.equal(m.countParams(), 127_720, 'the bundled model\'s architecture (its model card says 127,720)');
+    assert.deepEqual(m.getLayer('stem_conv').outputShape, [null, 14, 14, 32]);
+    assert.deepEqual(m.getLayer('top_cbam').outputShape, [null, 7, 7, 256]);
+    const s1 = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.75, stemStride: 1 });
+    assert.deepEqual(s1.getLayer('top_cbam').outputShape, [null, 7, 7, 256]);
+    s1.dispose();
     m.dispose();
   });
 

@@ -27,7 +27,7 @@ export interface MobileNetV2Options {
   attentionRatio?: number;
   /** Dropout before the classifier. Default 0.2. */
   dropout?: number;
-  /** Stages; by default chosen from the input size (see smallInputStages / imagenetStages). */
+  /** Stages; by default chosen from the input size and stem stride (see the stage tables below). */
   stages?: Stage[];
   /** Channels of the top 1×1 convolution (before alpha). Default 256 for small inputs, 1280 otherwise. */
   topChannels?: number;
@@ -46,6 +46,18 @@ export const SMALL_INPUT_STAGES: Stage[] = [
   { t: 6, c: 32, n: 3, s: 2 },
   { t: 6, c: 64, n: 2, s: 1 },
   { t: 6, c: 96, n: 1, s: 1 },
+];
+
+/**
+ * For inputs up to 32×32 behind a stride-2 stem: one stride-2 stage, so 28×28 still ends at 7×7 (a 4×4 final map
+ * costs accuracy: ~99.45 % vs ~99.53 % MNIST test accuracy in a 10-epoch PyTorch mirror, five seeds), with narrower,
+ * shorter late stages to keep the cost near 5 M MACs per image.
+ */
+export const SMALL_INPUT_STRIDE2_STAGES: Stage[] = [
+  { t: 1, c: 16, n: 1, s: 1 },
+  { t: 6, c: 24, n: 2, s: 2 },
+  { t: 6, c: 32, n: 2, s: 1 },
+  { t: 6, c: 48, n: 2, s: 1 },
 ];
 
 /** The paper's stages (stride-2 stem), for inputs of 96 px and more. */
@@ -76,7 +88,7 @@ export function buildMobileNetV2(opts: MobileNetV2Options = {}): tf.LayersModel 
   if (!(alpha > 0)) throw new Error(`MobileNetV2: alpha must be > 0, got ${alpha}`);
   const small = Math.min(h, w) <= 32;
   const stemStride = opts.stemStride ?? (small ? 1 : 2);
-  const stages = opts.stages ?? (small ? SMALL_INPUT_STAGES : IMAGENET_STAGES);
+  const stages = opts.stages ?? (small ? (stemStride === 1 ? SMALL_INPUT_STAGES : SMALL_INPUT_STRIDE2_STAGES) : IMAGENET_STAGES);
   const attention = opts.attention ?? 'none';
   const momentum = opts.bnMomentum ?? 0.9;
   let seed = opts.seed ?? 1;
@@ -129,7 +141,8 @@ export function buildMobileNetV2(opts: MobileNetV2Options = {}): tf.LayersModel 
   x = relu6('top_relu').apply(bn('top_bn').apply(x)) as tf.SymbolicTensor;
   x = attend(x, `top_${attention}`);
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  x = tf.layers.dropout({ name: 'dropout', rate: opts.dropout ?? 0.2, seed: seed++ }).apply(x) as tf.SymbolicTensor;
+  // No seed: tfjs-layers' Dropout draws the same mask on every call when it has one.
+  x = tf.layers.dropout({ name: 'dropout', rate: opts.dropout ?? 0.2 }).apply(x) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ name: 'logits', units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) }).apply(x) as tf.SymbolicTensor;
   const probs = tf.layers.activation({ name: 'probs', activation: 'softmax' }).apply(logits) as tf.SymbolicTensor;
   const name = attention === 'none' ? 'mobilenetv2' : `${attention}-mobilenetv2`;
