@@ -59,6 +59,27 @@ describe('training gradients', () => {
     assert.deepEqual(Array.from((layer.apply(x) as tf.Tensor).dataSync()), [0, 0.5, 5.900000095367432, 6, 6]);
     const g = tf.grad((t: tf.Tensor) => tf.sum(layer.apply(t) as tf.Tensor))(x);
     assert.deepEqual(Array.from(g.dataSync()), [0, 1, 1, 0, 0]);
+    // The tfjs definition at the kinks: 0 at x = 0, dy at x = 6.
+    const k = tf.tensor1d([0, 6, 3, -0.001, 6.001]);
+    const dy = tf.tensor1d([2, 3, -4, 5, 6]);
+    assert.deepEqual(Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu6(t), dy)))(k).dataSync()), [0, 3, -4, 0, 0]);
+  });
+
+  it('a bias-free linear Conv2D layer runs the plain conv op: same values and gradients as the fused op', async () => {
+    const layer = tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) });
+    const x = tf.randomNormal([2, 7, 7, 2], 0, 1, 'float32', 5);
+    const y = layer.apply(x) as tf.Tensor;
+    const kernel = layer.getWeights()[0] as tf.Tensor4D;
+    const fused = (xx: tf.Tensor, kk: tf.Tensor) => tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: kk as tf.Tensor4D, strides: 2, pad: 'same' });
+    assert.ok(maxAbsDiff(y.dataSync(), fused(x, kernel).dataSync()) < 1e-5);
+    const w = tf.randomNormal(y.shape, 0, 1, 'float32', 6);
+    const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(layer.apply(t) as tf.Tensor, w)))(x);
+    const [dxFused, dkFused] = tf.grads((xx: tf.Tensor, kk: tf.Tensor) => tf.sum(tf.mul(fused(xx, kk), w)))([x, kernel]);
+    assert.ok(maxAbsDiff(dx.dataSync(), dxFused.dataSync()) < 1e-5);
+    const { grads } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, w)) as tf.Scalar, [layer.trainableWeights[0].read() as tf.Variable]);
+    assert.ok(maxAbsDiff(Object.values(grads)[0].dataSync(), dkFused.dataSync()) < 1e-4);
+    const kernels = (await tf.profile(() => layer.apply(x) as tf.Tensor)).kernels.map((k) => k.name);
+    assert.deepEqual(kernels, ['Conv2D']);
   });
 
   it('whole-model gradients of cbam-mobilenetv2 on wasm match the cpu backend', async () => {
