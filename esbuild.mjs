@@ -31,7 +31,9 @@ const builds = [
   {
     ...nodeCommon,
     packages: undefined,
-    entryPoints: { 'engine-process': 'src/engine/process/server.ts' },
+    // replica-worker: the engine's second thread (src/engine/parallel/replica.ts), loaded from the folder of the bundle
+    // that starts it.
+    entryPoints: { 'engine-process': 'src/engine/process/server.ts', 'replica-worker': 'src/engine/parallel/replicaWorker.ts' },
     outdir: 'dist',
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   },
@@ -61,6 +63,7 @@ if (args.has('--tests')) {
   }
   builds.length = 0;
   builds.push({ ...nodeCommon, sourcemap: true, entryPoints: tests, outdir: 'out', outbase: '.' });
+  builds.push({ ...nodeCommon, sourcemap: true, entryPoints: { 'replica-worker': 'src/engine/parallel/replicaWorker.ts' }, outdir: 'out/test/unit' });
 }
 
 // The wasm backend loads its binaries from the folder of the script that bundles it.

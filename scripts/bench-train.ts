@@ -9,6 +9,8 @@ import { initBackend, type BackendChoice } from '../src/engine/backend/backends'
 import { getArchitecture } from '../src/engine/models/registry';
 import { countMacs } from '../src/engine/models/modelStats';
 import { createTrainStep } from '../src/engine/training/trainer';
+import { Replica, createParallelTrainStep, predictInTwoThreads } from '../src/engine/parallel/replica';
+import { availableParallelism } from 'node:os';
 import { median } from './benchStats';
 import { predictProbabilities } from '../src/engine/inference';
 
@@ -34,7 +36,11 @@ function randomBatch(n: number, per: number, seed: number): Float32Array {
 }
 
 interface Result {
+  /** What `xai-lens train` / `evaluate` run at: two threads on wasm where there are two cores (parallel/replica.ts). */
+  threads: number;
   train_img_s: number;
+  train_img_s_1_thread: number;
+  infer_img_s_1_thread: number;
   infer_img_s: number;
   train_batch: number;
   infer_batch: number;
@@ -65,8 +71,31 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
     step(x, labels, trainBatch);
     trainTimes.push(performance.now() - t0);
   }
+  const single = trainBatch / (median(trainTimes) / 1000);
   const xi = randomBatch(inferBatch, 784, 9);
   const src = { images: xi, count: inferBatch, shape };
+  // Two threads (what train, evaluate and predict use on wasm with two cores): the same batches split in half.
+  let parallel: { train: number; infer: number } | undefined;
+  if (choice === 'wasm' && availableParallelism() >= 2) {
+    const replica = await Replica.start(model, 'wasm', shape, 10);
+    const pstep = createParallelTrainStep(model, optimizer, shape, 10, replica);
+    await pstep(x, labels, trainBatch);
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await pstep(x, labels, trainBatch);
+      times.push(performance.now() - t0);
+    }
+    await predictInTwoThreads(model, src, inferBatch, replica);
+    const inferTimes2: number[] = [];
+    for (let i = 0; i < steps; i++) {
+      const t0 = performance.now();
+      await predictInTwoThreads(model, src, inferBatch, replica);
+      inferTimes2.push(performance.now() - t0);
+    }
+    await replica.close();
+    parallel = { train: trainBatch / (median(times) / 1000), infer: inferBatch / (median(inferTimes2) / 1000) };
+  }
   predictProbabilities(model, src, inferBatch);
   const inferTimes: number[] = [];
   for (let i = 0; i < (slow ? 1 : steps); i++) {
@@ -77,8 +106,11 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
   model.dispose();
   optimizer.dispose();
   return {
-    train_img_s: trainBatch / (median(trainTimes) / 1000),
-    infer_img_s: inferBatch / (median(inferTimes) / 1000),
+    threads: parallel ? 2 : 1,
+    train_img_s: parallel?.train ?? single,
+    infer_img_s: parallel?.infer ?? inferBatch / (median(inferTimes) / 1000),
+    train_img_s_1_thread: single,
+    infer_img_s_1_thread: inferBatch / (median(inferTimes) / 1000),
     train_batch: trainBatch,
     infer_batch: inferBatch,
     steps: n,

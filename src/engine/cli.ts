@@ -29,12 +29,12 @@ const jsonOpt = { json: { type: 'boolean' as const } };
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a model from scratch (or --resume a run)',
-    usage: 'train --model <name> --data <mnist|fashion-mnist[:dir]|folder> [--epochs N] [--out dir] [--backend b] [--batch-size N] [--lr x] [--alpha x] [--stem-stride 1|2] [--seed N] [--val-fraction x] [--limit N] [--no-augment] [--resume] [--preset default]',
+    usage: 'train --model <name> --data <mnist|fashion-mnist[:dir]|folder> [--epochs N] [--out dir] [--backend b] [--batch-size N] [--lr x] [--alpha x] [--stem-stride 1|2] [--seed N] [--val-fraction x] [--limit N] [--no-augment] [--schedule plateau|one-cycle] [--threads 1|2|auto] [--resume] [--preset default]',
     options: {
       model: { type: 'string' }, data: { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' },
       'batch-size': { type: 'string' }, lr: { type: 'string' }, alpha: { type: 'string' }, 'stem-stride': { type: 'string' }, seed: { type: 'string' },
       'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' },
-      resume: { type: 'boolean' }, preset: { type: 'string' }, ...backendOpt, ...jsonOpt,
+      schedule: { type: 'string' }, threads: { type: 'string' }, resume: { type: 'boolean' }, preset: { type: 'string' }, ...backendOpt, ...jsonOpt,
     },
     run: trainCommand,
   },

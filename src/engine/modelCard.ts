@@ -34,6 +34,8 @@ export interface ModelCard {
     augmentation: Record<string, unknown>;
     seed: number;
     backend: string;
+    /** Training threads (2: half of every batch in a worker thread). Absent in cards written before it existed. */
+    threads?: number;
     seconds: number;
     imagesPerSecond: number;
     completed: boolean;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadDataset, subset } from '../data/datasets';
-import { evaluateModel } from '../inference';
+import { evaluateProbabilities } from '../inference';
+import { predictFast } from '../parallel/replica';
 import { XaiLensError } from '../errors';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { numberFlag, requireFlag, stringFlag } from './flags';
@@ -20,7 +21,7 @@ export async function evaluateCommand(values: Values, _positionals: string[], io
     throw new XaiLensError(`dataset "${spec}" has ${ds.numClasses} classes but the model predicts ${loaded.numClasses}`, loaded.dir);
   }
   const t0 = performance.now();
-  const ev = evaluateModel(loaded.model, { ...ds, numClasses: loaded.numClasses }, 256);
+  const ev = evaluateProbabilities(await predictFast(loaded.model, ds, 256, loaded.numClasses), ds.labels, loaded.numClasses);
   const seconds = (performance.now() - t0) / 1000;
   const names = loaded.card?.classNames ?? ds.classNames;
   if (values.json) {

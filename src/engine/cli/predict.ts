@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { describeError } from '../errors';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
-import { predictProbabilities } from '../inference';
+import { predictFast } from '../parallel/replica';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { stringFlag } from './flags';
 import { XaiLensError } from '../errors';
@@ -30,7 +30,7 @@ export async function predictCommand(values: Values, files: string[], io: Io): P
     }
   }
   if (good.length) {
-    const probs = predictProbabilities(loaded.model, { images: pixels.subarray(0, good.length * per), count: good.length, shape: loaded.inputShape });
+    const probs = await predictFast(loaded.model, { images: pixels.subarray(0, good.length * per), count: good.length, shape: loaded.inputShape }, 256, loaded.numClasses);
     const k = loaded.numClasses;
     const names = loaded.card?.classNames;
     for (const { file, index } of good) {

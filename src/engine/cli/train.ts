@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { loadDataset, splitTrainVal, subset } from '../data/datasets';
 import { getArchitecture } from '../models/registry';
-import { train, type TrainEvent } from '../training/trainer';
+import { availableParallelism } from 'node:os';
+import { train, type LearningRateSchedule, type TrainEvent } from '../training/trainer';
 import { getPreset } from '../training/presets';
 import { XaiLensError } from '../errors';
 import { startBackend, type Io } from './common';
@@ -54,7 +55,16 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
   const outDir = stringFlag(values, 'out') ?? join('runs', `${arch.name}-${spec.replace(/[^a-z0-9]+/gi, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   if (values.resume && !stringFlag(values, 'out')) throw new XaiLensError('--resume needs --out <run folder>');
 
+  const schedule = stringFlag(values, 'schedule') ?? preset.schedule;
+  if (schedule !== 'plateau' && schedule !== 'one-cycle') throw new XaiLensError(`--schedule must be plateau or one-cycle, got "${schedule}"`);
+  const threadsFlag = stringFlag(values, 'threads') ?? 'auto';
+  if (!['1', '2', 'auto'].includes(threadsFlag)) throw new XaiLensError(`--threads must be 1, 2 or auto, got "${threadsFlag}"`);
+
   const backend = await startBackend(stringFlag(values, 'backend'), io);
+  // A second thread pays on wasm (one core per thread); native TensorFlow already uses every core, cpu is too slow
+  // to matter.
+  const threads = threadsFlag === 'auto' ? (backend.name === 'wasm' && availableParallelism() >= 2 ? 2 : 1) : Number(threadsFlag);
+  if (threads === 2) io.err('threads: 2 (half of every batch in a worker thread)');
   const full = await loadDataset(spec, 'train', [28, 28, 1]);
   let { train: trainDs, val: validation } = splitTrainVal(full, valFraction, seed);
   const limit = numberFlag(values, 'limit', trainDs.count, { integer: true, min: 1 });
@@ -80,6 +90,7 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
     for await (const ev of train({
       architecture: arch.name, dataSpec: spec, train: trainDs, validation, test, outDir, epochs, batchSize, learningRate, alpha, stemStride, seed,
       augmentation: values['no-augment'] ? false : preset.augmentation, plateau: preset.plateau,
+      schedule: schedule as LearningRateSchedule, warmupEpochs: preset.warmupEpochs, threads,
       earlyStoppingPatience: preset.earlyStoppingPatience, resume: Boolean(values.resume), backend: backend.description,
       resumeLearningRate: values.resume && values.lr !== undefined ? learningRate : undefined,
       signal: controller.signal,

@@ -1,0 +1,15 @@
+/** Messages between the engine and its replica worker thread (replicaWorker.ts). */
+
+export type ReplicaRequest =
+  | { type: 'init'; backend: string; modelTopology: unknown; shape: [number, number, number]; numClasses: number }
+  /** Set the replica's trainable weights (flattened in model order), then compute gradients of this half batch. */
+  | { type: 'gradients'; weights: Float32Array; images: Float32Array; labels: Int32Array; n: number }
+  /** Set all weights (model.weights order, batch-norm statistics included), then predict `n` images in batches. */
+  | { type: 'predict'; weights: Float32Array; images: Float32Array; n: number; batchSize: number };
+
+export type ReplicaReply =
+  | { type: 'ready' }
+  /** numTensors: the worker's live tensors after the step (a leak shows as growth). */
+  | { type: 'gradients'; grads: Float32Array; loss: number; correct: number; numTensors: number }
+  | { type: 'probabilities'; probs: Float32Array }
+  | { type: 'error'; message: string };

@@ -1,0 +1,84 @@
+/**
+ * A second copy of the model in a worker thread, so that the wasm backend (one thread per JS thread) can use a second
+ * core. It holds no state of its own between requests: each one brings the weights it needs, so the two copies
+ * cannot drift. Training sends half of every batch and gets its gradients back; inference sends half of the images.
+ * Messages are typed in ./protocol.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { parentPort } from 'node:worker_threads';
+import { initBackend, type BackendChoice } from '../backend/backends';
+import '../models/layers/attention';
+import { computeGradients, logitsModel } from '../training/gradients';
+import { predictProbabilities } from '../inference';
+import type { ReplicaReply, ReplicaRequest } from './protocol';
+
+if (!parentPort) throw new Error('replicaWorker must run as a worker thread');
+const port = parentPort;
+
+let model: tf.LayersModel | undefined;
+let trainable: tf.LayersModel;
+let trainVars: tf.Variable[];
+let allVars: tf.Variable[];
+let shape: [number, number, number];
+let numClasses: number;
+
+function reply(msg: ReplicaReply, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+async function init(msg: Extract<ReplicaRequest, { type: 'init' }>): Promise<void> {
+  await initBackend(msg.backend as BackendChoice);
+  model = await tf.models.modelFromJSON({ modelTopology: msg.modelTopology } as tf.io.ModelJSON);
+  trainable = logitsModel(model);
+  trainVars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+  allVars = model.weights.map((v) => v.read() as tf.Variable);
+  shape = msg.shape;
+  numClasses = msg.numClasses;
+}
+
+/** In a tidy: assign() shares the new tensor's data, and the temporary must be released or every call leaks a copy. */
+function setWeights(vars: tf.Variable[], flat: Float32Array): void {
+  const total = vars.reduce((n, v) => n + v.size, 0);
+  if (flat.length !== total) throw new Error(`expected ${total} weight values, got ${flat.length}`);
+  tf.tidy(() => {
+    let off = 0;
+    for (const v of vars) {
+      v.assign(tf.tensor(flat.subarray(off, off + v.size), v.shape));
+      off += v.size;
+    }
+  });
+}
+
+function gradients(msg: Extract<ReplicaRequest, { type: 'gradients' }>): void {
+  setWeights(trainVars, msg.weights);
+  const { loss, correct, grads } = computeGradients(trainable, trainVars, shape, numClasses, msg.images, msg.labels, msg.n);
+  const flat = tf.tidy(() => tf.concat(trainVars.map((v) => tf.reshape(grads[v.name], [-1]))));
+  tf.dispose(grads);
+  // A copy in a buffer of our own, so it can be transferred rather than cloned.
+  const out = new Float32Array(flat.dataSync());
+  flat.dispose();
+  reply({ type: 'gradients', grads: out, loss, correct, numTensors: tf.memory().numTensors }, [out.buffer]);
+}
+
+function predict(msg: Extract<ReplicaRequest, { type: 'predict' }>): void {
+  setWeights(allVars, msg.weights);
+  const probs = predictProbabilities(model!, { images: msg.images, count: msg.n, shape }, msg.batchSize);
+  reply({ type: 'probabilities', probs }, [probs.buffer as ArrayBuffer]);
+}
+
+port.on('message', (msg: ReplicaRequest) => {
+  void (async () => {
+    try {
+      if (msg.type === 'init') {
+        await init(msg);
+        reply({ type: 'ready' });
+      } else {
+        if (!model) throw new Error(`${msg.type} before init`);
+        if (msg.type === 'gradients') gradients(msg);
+        else predict(msg);
+      }
+    } catch (err) {
+      reply({ type: 'error', message: err instanceof Error ? err.message : String(err) });
+    }
+  })();
+});
