@@ -11,7 +11,7 @@ import { createModelView } from '../src/engine/explain/modelView';
 import { EXPLAINERS } from '../src/engine/explain/registry';
 import { growingSpheres, gradientCounterfactual } from '../src/engine/explain/counterfactuals';
 import { readImageFile } from '../src/engine/image/decode';
-import { median } from './benchStats';
+import { medianMs } from './benchStats';
 import { defaultModelDir, packageRoot } from '../src/engine/paths';
 
 const { values } = parseArgs({
@@ -23,17 +23,6 @@ const { values } = parseArgs({
     repeats: { type: 'string', default: '7' },
   },
 });
-
-async function timeIt(repeats: number, f: () => Promise<unknown> | unknown): Promise<number> {
-  await f(); // warm-up
-  const ts: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await f();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
-}
 
 (async () => {
   const backend = await initBackend(parseBackendChoice(values.backend));
@@ -49,12 +38,12 @@ async function timeIt(repeats: number, f: () => Promise<unknown> | unknown): Pro
   const req = { image: img.data, shape, target, layer: view.defaultLayer, seed: 1 };
   const methods: Record<string, { ms: number }> = {};
   for (const e of EXPLAINERS) {
-    methods[e.id] = { ms: await timeIt(repeats, () => e.explain(view, req)) };
+    methods[e.id] = { ms: await medianMs(repeats, () => e.explain(view, req)) };
     if (!values.json) console.error(`${e.id}: ${methods[e.id].ms.toFixed(1)} ms`);
   }
   const counterfactuals = {
-    gradient: { ms: await timeIt(Math.min(repeats, 5), () => gradientCounterfactual(view.scores, view.probabilities, img.data, shape, { seed: 1 })) },
-    'growing-spheres': { ms: await timeIt(Math.min(repeats, 5), () => growingSpheres(view.probabilities, img.data, shape, { seed: 1 })) },
+    gradient: { ms: await medianMs(Math.min(repeats, 5), () => gradientCounterfactual(view.scores, view.probabilities, img.data, shape, { seed: 1 })) },
+    'growing-spheres': { ms: await medianMs(Math.min(repeats, 5), () => growingSpheres(view.probabilities, img.data, shape, { seed: 1 })) },
   };
   if (!values.json) console.error(`counterfactuals: gradient ${counterfactuals.gradient.ms.toFixed(0)} ms, growing spheres ${counterfactuals['growing-spheres'].ms.toFixed(0)} ms`);
   console.log(JSON.stringify({ model: dir, backend: backend.name, methods, counterfactuals }));

@@ -11,7 +11,7 @@ import { countMacs } from '../src/engine/models/modelStats';
 import { createTrainStep } from '../src/engine/training/trainer';
 import { Replica, createParallelTrainStep, predictInTwoThreads } from '../src/engine/parallel/replica';
 import { availableParallelism } from 'node:os';
-import { median } from './benchStats';
+import { medianMs } from './benchStats';
 import { predictProbabilities } from '../src/engine/inference';
 
 const { values } = parseArgs({
@@ -64,14 +64,8 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
   const step = createTrainStep(model, optimizer, shape, 10);
   const labels = Int32Array.from({ length: trainBatch }, (_, i) => i % 10);
   const x = randomBatch(trainBatch, 784, 7);
-  if (!slow) step(x, labels, trainBatch); // warm-up: kernel set-up, XNNPACK operator caches
-  const trainTimes: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    step(x, labels, trainBatch);
-    trainTimes.push(performance.now() - t0);
-  }
-  const single = trainBatch / (median(trainTimes) / 1000);
+  // The warm-up (kernel set-up, XNNPACK operator caches) is skipped on cpu, where one step takes seconds.
+  const single = trainBatch / ((await medianMs(n, () => step(x, labels, trainBatch), !slow)) / 1000);
   const xi = randomBatch(inferBatch, 784, 9);
   const src = { images: xi, count: inferBatch, shape };
   // Two threads (what train, evaluate and predict use on wasm with two cores): the same batches split in half.
@@ -79,38 +73,20 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
   if (choice === 'wasm' && availableParallelism() >= 2) {
     const replica = await Replica.start(model, 'wasm', shape, 10);
     const pstep = createParallelTrainStep(model, optimizer, shape, 10, replica);
-    await pstep(x, labels, trainBatch);
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const t0 = performance.now();
-      await pstep(x, labels, trainBatch);
-      times.push(performance.now() - t0);
-    }
-    await predictInTwoThreads(model, src, inferBatch, replica);
-    const inferTimes2: number[] = [];
-    for (let i = 0; i < steps; i++) {
-      const t0 = performance.now();
-      await predictInTwoThreads(model, src, inferBatch, replica);
-      inferTimes2.push(performance.now() - t0);
-    }
+    const trainMs = await medianMs(n, () => pstep(x, labels, trainBatch));
+    const inferMs = await medianMs(steps, () => predictInTwoThreads(model, src, inferBatch, replica));
     await replica.close();
-    parallel = { train: trainBatch / (median(times) / 1000), infer: inferBatch / (median(inferTimes2) / 1000) };
+    parallel = { train: trainBatch / (trainMs / 1000), infer: inferBatch / (inferMs / 1000) };
   }
-  predictProbabilities(model, src, inferBatch);
-  const inferTimes: number[] = [];
-  for (let i = 0; i < (slow ? 1 : steps); i++) {
-    const t0 = performance.now();
-    predictProbabilities(model, src, inferBatch);
-    inferTimes.push(performance.now() - t0);
-  }
+  const singleInferMs = await medianMs(slow ? 1 : steps, () => predictProbabilities(model, src, inferBatch));
   model.dispose();
   optimizer.dispose();
   return {
     threads: parallel ? 2 : 1,
     train_img_s: parallel?.train ?? single,
-    infer_img_s: parallel?.infer ?? inferBatch / (median(inferTimes) / 1000),
+    infer_img_s: parallel?.infer ?? inferBatch / (singleInferMs / 1000),
     train_img_s_1_thread: single,
-    infer_img_s_1_thread: inferBatch / (median(inferTimes) / 1000),
+    infer_img_s_1_thread: inferBatch / (singleInferMs / 1000),
     train_batch: trainBatch,
     infer_batch: inferBatch,
     steps: n,
