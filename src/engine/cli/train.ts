@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { loadDataset, splitTrainVal, subset } from '../data/datasets';
 import { getArchitecture } from '../models/registry';
-import { availableParallelism } from 'node:os';
 import { train, type LearningRateSchedule, type TrainEvent } from '../training/trainer';
+import { secondThreadPays } from '../parallel/replica';
 import { getPreset } from '../training/presets';
 import { XaiLensError } from '../errors';
 import { startBackend, type Io } from './common';
@@ -61,9 +61,7 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
   if (!['1', '2', 'auto'].includes(threadsFlag)) throw new XaiLensError(`--threads must be 1, 2 or auto, got "${threadsFlag}"`);
 
   const backend = await startBackend(stringFlag(values, 'backend'), io);
-  // A second thread pays on wasm (one core per thread); native TensorFlow already uses every core, cpu is too slow
-  // to matter.
-  const threads = threadsFlag === 'auto' ? (backend.name === 'wasm' && availableParallelism() >= 2 ? 2 : 1) : Number(threadsFlag);
+  const threads = threadsFlag === 'auto' ? (secondThreadPays(backend.name) ? 2 : 1) : Number(threadsFlag);
   if (threads === 2) io.err('threads: 2 (half of every batch in a worker thread)');
   const full = await loadDataset(spec, 'train', [28, 28, 1]);
   let { train: trainDs, val: validation } = splitTrainVal(full, valFraction, seed);

@@ -1,4 +1,16 @@
 /** Messages between the engine and its replica worker thread (replicaWorker.ts). */
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Weights and gradients travel as one Float32Array, the tensors' values concatenated in order, in a buffer of its own
+ * so it can be transferred rather than cloned. Built outside tf.tidy, which would walk a returned typed array.
+ */
+export function flatten(tensors: tf.Tensor[]): Float32Array<ArrayBuffer> {
+  const flat = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
+  const out = new Float32Array(flat.dataSync());
+  flat.dispose();
+  return out;
+}
 
 export type ReplicaRequest =
   | { type: 'init'; backend: string; modelTopology: unknown; shape: [number, number, number]; numClasses: number }

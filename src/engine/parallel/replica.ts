@@ -17,19 +17,11 @@ import { join } from 'node:path';
 import { XaiLensError } from '../errors';
 import { computeGradients, logitsModel } from '../training/gradients';
 import { predictProbabilities, type ImageBatchSource } from '../inference';
-import type { ReplicaReply, ReplicaRequest } from './protocol';
+import { flatten, type ReplicaReply, type ReplicaRequest } from './protocol';
 
 /** The worker bundle sits beside the bundle that runs the engine (dist/ for the CLI and the engine process). */
 export function replicaWorkerScript(): string {
   return join(__dirname, 'replica-worker.js');
-}
-
-/** The variables' values, concatenated in order (outside tf.tidy, which would walk a returned typed array). */
-function flatten(vars: tf.Variable[]): Float32Array {
-  const flat = tf.tidy(() => tf.concat(vars.map((v) => tf.reshape(v, [-1]))));
-  const out = new Float32Array(flat.dataSync());
-  flat.dispose();
-  return out;
 }
 
 export class Replica {
@@ -158,12 +150,19 @@ export async function predictInTwoThreads(model: tf.LayersModel, src: ImageBatch
 }
 
 /**
- * Probabilities for every image, with a replica thread where that pays: the wasm backend, `threads` 2, two cores, and
- * enough images to repay the worker's start (about half a second).
+ * Whether a second thread pays: on wasm (one core per thread) with two cores or more. Native TensorFlow already uses
+ * every core, and the cpu backend is too slow to matter.
  */
-export async function predictFast(model: tf.LayersModel, src: ImageBatchSource, batchSize: number, numClasses: number, threads = 2): Promise<Float32Array> {
-  const worthIt = threads >= 2 && activeBackend()?.name === 'wasm' && availableParallelism() >= 2 && src.count >= 2048;
-  if (!worthIt) return predictProbabilities(model, src, batchSize);
+export function secondThreadPays(backendName = activeBackend()?.name): boolean {
+  return backendName === 'wasm' && availableParallelism() >= 2;
+}
+
+/**
+ * Probabilities for every image, with a replica thread where that pays (secondThreadPays) and there are enough images
+ * to repay the worker's start (about half a second).
+ */
+export async function predictFast(model: tf.LayersModel, src: ImageBatchSource, batchSize: number, numClasses: number): Promise<Float32Array> {
+  if (!secondThreadPays() || src.count < 2048) return predictProbabilities(model, src, batchSize);
   const replica = await Replica.start(model, 'wasm', src.shape, numClasses);
   try {
     return await predictInTwoThreads(model, src, batchSize, replica);

@@ -10,7 +10,7 @@ import { initBackend, type BackendChoice } from '../backend/backends';
 import '../models/layers/attention';
 import { computeGradients, logitsModel } from '../training/gradients';
 import { predictProbabilities } from '../inference';
-import type { ReplicaReply, ReplicaRequest } from './protocol';
+import { flatten, type ReplicaReply, type ReplicaRequest } from './protocol';
 
 if (!parentPort) throw new Error('replicaWorker must run as a worker thread');
 const port = parentPort;
@@ -52,11 +52,8 @@ function setWeights(vars: tf.Variable[], flat: Float32Array): void {
 function gradients(msg: Extract<ReplicaRequest, { type: 'gradients' }>): void {
   setWeights(trainVars, msg.weights);
   const { loss, correct, grads } = computeGradients(trainable, trainVars, shape, numClasses, msg.images, msg.labels, msg.n);
-  const flat = tf.tidy(() => tf.concat(trainVars.map((v) => tf.reshape(grads[v.name], [-1]))));
+  const out = flatten(trainVars.map((v) => grads[v.name]));
   tf.dispose(grads);
-  // A copy in a buffer of our own, so it can be transferred rather than cloned.
-  const out = new Float32Array(flat.dataSync());
-  flat.dispose();
   reply({ type: 'gradients', grads: out, loss, correct, numTensors: tf.memory().numTensors }, [out.buffer]);
 }
 
