@@ -20,7 +20,7 @@ import { permutation } from '../data/random';
 import type { ImageDataset } from '../data/datasets';
 import type { EpochRecord, ModelCard } from '../modelCard';
 import { computeGradients, logitsModel } from './gradients';
-import { Replica, createParallelTrainStep, predictFast, predictInTwoThreads } from '../parallel/replica';
+import { Replica, createParallelTrainStep, predictInTwoThreads } from '../parallel/replica';
 
 export interface AugmentationOptions {
   rotationDeg?: number;
@@ -234,6 +234,11 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
 
   // Started here, right before the try that closes it: a live worker thread would keep the process running.
   const peer = threads === 2 ? await Replica.start(model, activeBackend()?.name ?? 'wasm', trainDs.shape, trainDs.numClasses) : undefined;
+  // Validation and test images go through both threads when there are two (the replica receives each model's weights).
+  const evaluate = async (m: tf.LayersModel, ds: ImageDataset) =>
+    peer ? evaluateProbabilities(await predictInTwoThreads(m, ds, 512, peer), ds.labels, ds.numClasses) : evaluateModel(m, ds, 512);
+  let saved = model;
+  let testEval: Awaited<ReturnType<typeof evaluate>> | undefined;
   try {
     const step = peer
       ? createParallelTrainStep(model, optimizer, trainDs.shape, trainDs.numClasses, peer)
@@ -271,9 +276,7 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
       }
       if (cancelled) break;
       const trainSeconds = (performance.now() - t0) / 1000;
-      const val = peer
-        ? evaluateProbabilities(await predictInTwoThreads(model, validation, 512, peer), validation.labels, validation.numClasses)
-        : evaluateModel(model, validation, 512);
+      const val = await evaluate(model, validation);
       const epochSeconds = (performance.now() - t0) / 1000;
       seconds += epochSeconds;
       const improved = val.loss < bestValLoss - 1e-4;
@@ -316,18 +319,14 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
         break;
       }
     }
+    // The card describes the model on disk (the last complete epoch), so evaluate that one.
+    if (history.length) saved = await loadModel(opts.outDir);
+    if (opts.test && history.length) testEval = await evaluate(saved, opts.test);
   } finally {
     await peer?.close();
   }
   if (startEpoch > opts.epochs) completed = true;
-
-  // The card describes the model on disk (the last complete epoch), so evaluate that one.
-  const saved = history.length ? await loadModel(opts.outDir) : model;
   const last = history[history.length - 1];
-  const testEval =
-    opts.test && history.length
-      ? evaluateProbabilities(await predictFast(saved, opts.test, 512, opts.test.numClasses, threads), opts.test.labels, opts.test.numClasses)
-      : undefined;
   // A resumed run may have changed the rate (--resume --lr); the history, not this session's options, says what ran.
   const rates: string[] = [];
   for (const h of history) {
