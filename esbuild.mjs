@@ -6,6 +6,7 @@ import * as esbuild from 'esbuild';
 import sveltePlugin from 'esbuild-svelte';
 import { readdirSync, existsSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { assemblyScriptPlugin } from './scripts/esbuild-assemblyscript.mjs';
 
 const args = new Set(process.argv.slice(2));
 const watch = args.has('--watch');
@@ -14,6 +15,7 @@ const production = args.has('--production');
 const filter = process.argv.slice(2).find((a) => a.startsWith('--filter='))?.slice('--filter='.length);
 
 const nodeCommon = {
+  plugins: [assemblyScriptPlugin],
   bundle: true,
   platform: 'node',
   format: 'cjs',

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { XaiLensError } from '../errors';
 import { registerWasmTrainingKernels } from './wasmKernels';
+import { registerSimdKernels } from './simdKernels';
 import { registerFastGradients } from './fastGradients';
 import { installFastLayers } from './fastLayers';
 
@@ -62,6 +63,7 @@ async function useWasm(): Promise<boolean> {
   if (ok) {
     await tf.ready();
     registerWasmTrainingKernels();
+    registerSimdKernels();
   }
   return ok;
 }

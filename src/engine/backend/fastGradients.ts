@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { GradConfig, NamedAttrMap, Tensor } from '@tensorflow/tfjs';
+import { hasFusedKernel } from './simdKernels';
 
 interface FusedBatchNormAttrs {
   varianceEpsilon: number;
@@ -78,6 +79,9 @@ const relu6Grad: GradConfig = {
   inputsToSave: ['x'],
   gradFunc: (dy: Tensor | Tensor[], saved: Tensor[]) => {
     const [x] = saved;
+    if (hasFusedKernel('XaiRelu6Grad')) {
+      return { x: () => tf.engine().runKernel('XaiRelu6Grad', { dy: dy as Tensor, x }) as Tensor }; // one SIMD pass
+    }
     return { x: () => tf.mul(dy as Tensor, tf.sub(tf.step(x), tf.step(tf.sub(x, tf.scalar(6))))) };
   },
 };

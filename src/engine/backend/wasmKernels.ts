@@ -34,6 +34,7 @@ import type {
 // Type-only: importing the package for real would register the wasm backend (and make it the default) as a side
 // effect of loading this module.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, simdKernels } from './simdKernels';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 type Shape4 = [number, number, number, number];
@@ -364,11 +365,11 @@ function phaseFilter(
 }
 
 /**
- * Depthwise filter gradient, written out as a loop over the wasm heap: dF[i,j,c,m] = Σ over n, output pixels of
- * x[n, oh·sh + i·dh − top, ow·sw + j·dw − left, c] · dy[n, oh, ow, c·M + m]. Hand-written because no fast kernel fits:
- * as one depthwise conv over [1,H,W,N·C] with dy as an Ho×Wo filter (the form the design notes found), XNNPACK's
- * large-kernel path took 580 ms of a 2.3 s training step of the ~11 M-MAC model, 15× its forward pass; this loop reads
- * each dy row once and keeps it in cache across the taps. Sums accumulate in float64.
+ * Depthwise filter gradient: dF[i,j,c,m] = Σ over n, output pixels of x[n, oh·sh + i·dh − top, ow·sw + j·dw − left, c]
+ * · dy[n, oh, ow, c·M + m], a SIMD loop over the heap (simd/kernels.ts) that reads each dy pixel once and keeps the
+ * accumulators in cache. No stock kernel fits: as one depthwise conv over [1,H,W,N·C] with dy as an Ho×Wo filter (the
+ * form the design notes found), XNNPACK's large-kernel path took 580 ms of a 2.3 s training step of the ~11 M-MAC
+ * model, 15× its forward pass; a plain JS loop took 393 ms.
  */
 function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const name = 'DepthwiseConv2dNativeBackpropFilter';
@@ -378,44 +379,18 @@ function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const { strides, pad, dilations, dimRoundingMode, filterShape } =
     args.attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
   requireFloat32(x, name);
+  requireFloat32(dy, name);
   const info = backend_util.computeConv2DInfo(
     x.shape as Shape4, filterShape, strides, dilations ?? 1, pad, dimRoundingMode, true, 'channelsLast');
   const { batchSize: n, inHeight, inWidth, inChannels: c, filterHeight: kh, filterWidth: kw } = info;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight, outWidth } = info;
   const m = filterShape[3];
-  const { top, left } = info.padInfo;
-  const cm = c * m;
   const out = backend.makeOutput([kh, kw, c, m], 'float32');
-  // Views after the allocation: growing the heap detaches earlier ones.
-  const xs = backend.typedArrayFromHeap(x) as Float32Array;
-  const dys = backend.typedArrayFromHeap(dy) as Float32Array;
-  const acc = new Float64Array(kh * kw * cm);
-  for (let b = 0; b < n; b++) {
-    for (let oh = 0; oh < outHeight; oh++) {
-      for (let ow = 0; ow < outWidth; ow++) {
-        const dyBase = ((b * outHeight + oh) * outWidth + ow) * cm;
-        for (let i = 0; i < kh; i++) {
-          const ih = oh * sh + i * dh - top;
-          if (ih < 0 || ih >= inHeight) continue;
-          for (let j = 0; j < kw; j++) {
-            const iw = ow * sw + j * dw - left;
-            if (iw < 0 || iw >= inWidth) continue;
-            const xBase = ((b * inHeight + ih) * inWidth + iw) * c;
-            const aBase = (i * kw + j) * cm;
-            if (m === 1) {
-              for (let k = 0; k < c; k++) acc[aBase + k] += xs[xBase + k] * dys[dyBase + k];
-            } else {
-              for (let k = 0; k < c; k++) {
-                const xv = xs[xBase + k];
-                for (let q = 0; q < m; q++) acc[aBase + k * m + q] += xv * dys[dyBase + k * m + q];
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
+  const scratch = backend.makeOutput([3 * kh * kw * c * m], 'float32');
+  const at = (t: TensorInfo) => heapOffset(backend, t);
+  simdKernels(backend).depthwiseFilterGrad(at(x), at(dy), at(out), at(scratch), n, inHeight, inWidth, c, m, outHeight,
+    outWidth, kh, kw, sh, sw, dh, dw, info.padInfo.top, info.padInfo.left);
+  backend.disposeData(scratch.dataId);
   return out;
 }
 

@@ -1,0 +1,136 @@
+/**
+ * Fused SIMD kernels for the wasm backend (AssemblyScript source in ./simd/kernels.ts), and the tfjs kernels built on
+ * them: `XaiBatchNormTraining`, `XaiBatchNormTrainingGrad` and `XaiRelu6Grad`. They are registered for wasm only;
+ * the ops that use them (fastLayers.ts, fastGradients.ts) fall back to composite tfjs ops on every other backend, and
+ * the tests compare the two.
+ *
+ * The module is instantiated once per backend with the backend's own WebAssembly.Memory, so it reads and writes tensors
+ * where they lie. Views and pointers are taken after every allocation (an allocation can grow the memory).
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import simdWasm from './simd/kernels.wasm';
+
+/** Exports of simd/kernels.ts; pointers are byte offsets into the backend's memory. */
+export interface SimdExports {
+  batchNormForward(x: number, y: number, mean: number, variance: number, gamma: number, beta: number, scratch: number,
+    rows: number, c: number, epsilon: number): void;
+  batchNormBackward(x: number, dy: number, mean: number, variance: number, gamma: number, scratch: number, dx: number,
+    dgamma: number, dbeta: number, rows: number, c: number, epsilon: number): void;
+  relu6Backward(dy: number, x: number, dx: number, n: number): void;
+  depthwiseFilterGrad(x: number, dy: number, out: number, scratch: number, n: number, h: number, w: number, c: number,
+    m: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
+    top: number, left: number): void;
+}
+
+/** The backend's emscripten module: `asm` holds the instance's exports, among them its memory. */
+interface WasmModuleWithMemory {
+  asm?: { memory?: WebAssembly.Memory };
+}
+
+const instances = new WeakMap<BackendWasm, SimdExports>();
+let compiled: WebAssembly.Module | undefined;
+
+/** The SIMD kernels bound to this backend's memory (instantiated on first use; the module is a few KB). */
+export function simdKernels(backend: BackendWasm): SimdExports {
+  let k = instances.get(backend);
+  if (k) return k;
+  const memory = (backend.wasm as unknown as WasmModuleWithMemory).asm?.memory;
+  if (!(memory instanceof WebAssembly.Memory)) {
+    throw new Error('wasm SIMD kernels: the wasm backend does not expose its memory (unsupported tfjs-backend-wasm version)');
+  }
+  compiled ??= new WebAssembly.Module(simdWasm);
+  k = new WebAssembly.Instance(compiled, { env: { memory } }).exports as unknown as SimdExports;
+  instances.set(backend, k);
+  return k;
+}
+
+/** Byte offset of a tensor's data on the wasm heap. */
+export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId).memoryOffset;
+}
+
+function requireFloat32(kernel: string, ...ts: TensorInfo[]): void {
+  for (const t of ts) if (t.dtype !== 'float32') throw new Error(`${kernel} (wasm): unsupported dtype '${t.dtype}'`);
+}
+
+type Args = Parameters<KernelFunc>[0];
+
+function inputsOf(args: Args, kernel: string, names: string[]): TensorInfo[] {
+  return names.map((n) => {
+    const t = args.inputs[n];
+    if (t == null) throw new Error(`${kernel} (wasm): missing input '${n}'`);
+    return t;
+  });
+}
+
+/** x [..., C] → y, batch mean [C], batch (biased) variance [C]. Attr: epsilon. */
+const batchNormTraining: KernelFunc = (args) => {
+  const name = 'XaiBatchNormTraining';
+  const backend = args.backend as BackendWasm;
+  const [x, gamma, beta] = inputsOf(args, name, ['x', 'gamma', 'beta']);
+  requireFloat32(name, x, gamma, beta);
+  const c = x.shape[x.shape.length - 1];
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const y = backend.makeOutput(x.shape, 'float32');
+  const mean = backend.makeOutput([c], 'float32');
+  const variance = backend.makeOutput([c], 'float32');
+  const scratch = backend.makeOutput([5 * c], 'float32');
+  const at = (t: TensorInfo) => heapOffset(backend, t);
+  simdKernels(backend).batchNormForward(at(x), at(y), at(mean), at(variance), at(gamma), at(beta), at(scratch), rows, c,
+    (args.attrs as { epsilon: number }).epsilon);
+  backend.disposeData(scratch.dataId);
+  return [y, mean, variance];
+};
+
+/** (x, dy, mean, variance, gamma) → dx, dgamma, dbeta. Attr: epsilon. */
+const batchNormTrainingGrad: KernelFunc = (args) => {
+  const name = 'XaiBatchNormTrainingGrad';
+  const backend = args.backend as BackendWasm;
+  const [x, dy, mean, variance, gamma] = inputsOf(args, name, ['x', 'dy', 'mean', 'variance', 'gamma']);
+  requireFloat32(name, x, dy, mean, variance, gamma);
+  const c = x.shape[x.shape.length - 1];
+  const rows = tf.util.sizeFromShape(x.shape) / c;
+  const dx = backend.makeOutput(x.shape, 'float32');
+  const dgamma = backend.makeOutput([c], 'float32');
+  const dbeta = backend.makeOutput([c], 'float32');
+  const scratch = backend.makeOutput([9 * c], 'float32');
+  const at = (t: TensorInfo) => heapOffset(backend, t);
+  simdKernels(backend).batchNormBackward(at(x), at(dy), at(mean), at(variance), at(gamma), at(scratch), at(dx),
+    at(dgamma), at(dbeta), rows, c, (args.attrs as { epsilon: number }).epsilon);
+  backend.disposeData(scratch.dataId);
+  return [dx, dgamma, dbeta];
+};
+
+/** (dy, x) → dy where 0 < x ≤ 6, else 0. */
+const relu6Grad: KernelFunc = (args) => {
+  const name = 'XaiRelu6Grad';
+  const backend = args.backend as BackendWasm;
+  const [dy, x] = inputsOf(args, name, ['dy', 'x']);
+  requireFloat32(name, dy, x);
+  const dx = backend.makeOutput(x.shape, 'float32');
+  simdKernels(backend).relu6Backward(heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, dx),
+    tf.util.sizeFromShape(x.shape));
+  return dx;
+};
+
+export type FusedKernelName = 'XaiBatchNormTraining' | 'XaiBatchNormTrainingGrad' | 'XaiRelu6Grad';
+
+export const SIMD_FUSED_KERNELS: Record<FusedKernelName, KernelFunc> = {
+  XaiBatchNormTraining: batchNormTraining,
+  XaiBatchNormTrainingGrad: batchNormTrainingGrad,
+  XaiRelu6Grad: relu6Grad,
+};
+
+/** Registers the fused kernels on the wasm backend (idempotent). */
+export function registerSimdKernels(): void {
+  for (const [kernelName, kernelFunc] of Object.entries(SIMD_FUSED_KERNELS)) {
+    if (tf.getKernel(kernelName, 'wasm') == null) tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  }
+}
+
+/** Whether the active backend has one of the fused kernels (only wasm does). */
+export function hasFusedKernel(name: FusedKernelName): boolean {
+  return tf.getKernel(name, tf.getBackend()) != null;
+}
