@@ -97,6 +97,29 @@ describe('wasm SIMD kernels', () => {
     tf.dispose([mean, y]);
   });
 
+  it('inference batch norm (FusedBatchNorm) matches cpu with and without scale and offset; other shapes go to stock', async () => {
+    const run = () => tf.tidy(() => {
+      const x = tf.randomNormal([5, 3, 3, 7], 2, 3, 'float32', 5);
+      const mean = tf.randomNormal([7], 2, 1, 'float32', 6) as tf.Tensor1D;
+      const variance = tf.randomUniform([7], 0.5, 9, 'float32', 7) as tf.Tensor1D;
+      const scale = tf.randomNormal([7], 1, 0.3, 'float32', 8) as tf.Tensor1D;
+      const offset = tf.randomNormal([7], 0, 1, 'float32', 9) as tf.Tensor1D;
+      const broadcast = (t: tf.Tensor) => tf.reshape(t, [1, 1, 1, 7]) as tf.Tensor4D;
+      return [
+        tf.batchNorm(x, mean, variance, offset, scale, 1e-3),
+        tf.batchNorm(x, mean, variance, undefined, scale, 1e-3),
+        tf.batchNorm(x, mean, variance, offset, undefined, 1e-3),
+        tf.batchNorm(x, mean, variance),
+        tf.batchNorm(x, broadcast(mean), broadcast(variance), broadcast(offset), broadcast(scale), 1e-3),
+      ].map((t) => t.dataSync() as Float32Array);
+    });
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('wasm');
+    const got = run();
+    want.forEach((w, i) => assertRelClose(got[i], w, 2e-6, `case ${i}`));
+  });
+
   it('relu6 gradient: dy exactly where 0 < x ≤ 6, including both kinks, in SIMD lanes and the tail', async () => {
     await tf.setBackend('wasm');
     const x = [-1, 0, 1e-7, 3, 6, 6.0001, 7, -0, 5.99, 0.5, 6];

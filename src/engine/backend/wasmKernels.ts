@@ -34,7 +34,7 @@ import type {
 // Type-only: importing the package for real would register the wasm backend (and make it the default) as a side
 // effect of loading this module.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, simdKernels } from './simdKernels';
+import { fusedBatchNorm, heapOffset, simdKernels } from './simdKernels';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 type Shape4 = [number, number, number, number];
@@ -50,6 +50,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   'BatchMatMul',
   'Sum',
   'Mean',
+  'FusedBatchNorm',
 ];
 
 /**
@@ -572,6 +573,8 @@ function makeKernel(name: string, stock: KernelFunc | undefined): KernelFunc {
       return reduceAsMatMul(needStock(), false);
     case 'Mean':
       return reduceAsMatMul(needStock(), true);
+    case 'FusedBatchNorm':
+      return fusedBatchNorm(needStock());
     default:
       throw new Error(`registerWasmTrainingKernels: unknown kernel '${name}'`);
   }

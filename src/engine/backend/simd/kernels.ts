@@ -105,6 +105,38 @@ export function batchNormForward(
 }
 
 /**
+ * Inference batch norm with per-channel statistics: y = (x − mean) · scale/√(var + ε) + offset, as one multiply-add
+ * per element (scale 1 and offset 0 where absent). Scratch: 2·c floats.
+ */
+export function batchNormInference(
+  x: usize, y: usize, mean: usize, variance: usize, scale: usize, offset: usize, scratch: usize,
+  rows: i32, c: i32, epsilon: f32, hasScale: bool, hasOffset: bool,
+): void {
+  const mul = scratch;
+  const add = scratch + (<usize>c << 2);
+  const rowBytes = <usize>c << 2;
+  for (let k = 0; k < c; k++) {
+    const o = <usize>k << 2;
+    const s = (hasScale ? <f64>load<f32>(scale + o) : 1) / Math.sqrt(<f64>load<f32>(variance + o) + <f64>epsilon);
+    store<f32>(mul + o, <f32>s);
+    store<f32>(add + o, <f32>((hasOffset ? <f64>load<f32>(offset + o) : 0) - <f64>load<f32>(mean + o) * s));
+  }
+  for (let r = 0; r < rows; r++) {
+    const from = x + <usize>r * rowBytes;
+    const to = y + <usize>r * rowBytes;
+    let k = 0;
+    for (; k + 4 <= c; k += 4) {
+      const o = <usize>k << 2;
+      v128.store(to + o, f32x4.add(f32x4.mul(v128.load(from + o), v128.load(mul + o)), v128.load(add + o)));
+    }
+    for (; k < c; k++) {
+      const o = <usize>k << 2;
+      store<f32>(to + o, load<f32>(from + o) * load<f32>(mul + o) + load<f32>(add + o));
+    }
+  }
+}
+
+/**
  * Backward pass of batchNormForward, given its saved mean and variance: with x̂ = (x − mean)/√(var + ε),
  * dγ = Σ dy·x̂, dβ = Σ dy and dx = γ/√(var + ε) · (dy − mean(dy) − x̂ · mean(dy·x̂)). Scratch: 9·c floats.
  */
