@@ -10,8 +10,8 @@
  * average pool (XNNPACK on wasm, ~1 ms for 64×28×28×96, against ~20 ms for a sum over axis 0), and uses the
  * closed-form backward:
  *   dx = γ·σ⁻¹·(dy − mean(dy) − x̂·mean(dy·x̂)),  dγ = Σ dy·x̂,  dβ = Σ dy.
- * It replaces the layer's `call` in training mode only; inference and saved files are unchanged, so models stay
- * standard TF.js/Keras layers models.
+ * On wasm, forward and backward are each one SIMD kernel instead (simdKernels.ts). It replaces the layer's `call` in
+ * training mode only; inference and saved files are unchanged, so models stay standard TF.js/Keras layers models.
  *
  * 2. The 'relu6' activation as the single Relu6 kernel instead of tfjs-layers' minimum(6, relu(x)), which records two
  * full-size tensors per activation and runs two extra comparison passes in the backward pass.
