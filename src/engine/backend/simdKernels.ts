@@ -67,42 +67,54 @@ function inputsOf(args: Args, kernel: string, names: string[]): TensorInfo[] {
   });
 }
 
+/**
+ * Runs `body` with a float32 scratch buffer of `floats` on the heap (its byte offset), freed afterwards. Offsets stay
+ * valid when the memory grows; only JS views of it are detached.
+ */
+export function withHeapScratch(backend: BackendWasm, floats: number, body: (offset: number) => void): void {
+  const scratch = backend.makeOutput([floats], 'float32');
+  try {
+    body(heapOffset(backend, scratch));
+  } finally {
+    backend.disposeData(scratch.dataId);
+  }
+}
+
+/** The outputs of a per-channel kernel over x [..., C]: one shaped like x and two [C] vectors. */
+function perChannelOutputs(backend: BackendWasm, x: TensorInfo): { rows: number; c: number; outs: [TensorInfo, TensorInfo, TensorInfo] } {
+  const c = x.shape[x.shape.length - 1];
+  const outs: [TensorInfo, TensorInfo, TensorInfo] = [
+    backend.makeOutput(x.shape, 'float32'), backend.makeOutput([c], 'float32'), backend.makeOutput([c], 'float32'),
+  ];
+  return { rows: tf.util.sizeFromShape(x.shape) / c, c, outs };
+}
+
 /** x [..., C] → y, batch mean [C], batch (biased) variance [C]. Attr: epsilon. */
 const batchNormTraining: KernelFunc = (args) => {
   const name = 'XaiBatchNormTraining';
   const backend = args.backend as BackendWasm;
   const [x, gamma, beta] = inputsOf(args, name, ['x', 'gamma', 'beta']);
   requireFloat32(name, x, gamma, beta);
-  const c = x.shape[x.shape.length - 1];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
-  const y = backend.makeOutput(x.shape, 'float32');
-  const mean = backend.makeOutput([c], 'float32');
-  const variance = backend.makeOutput([c], 'float32');
-  const scratch = backend.makeOutput([5 * c], 'float32');
+  const { rows, c, outs } = perChannelOutputs(backend, x);
+  const [y, mean, variance] = outs.map((t) => heapOffset(backend, t));
   const at = (t: TensorInfo) => heapOffset(backend, t);
-  simdKernels(backend).batchNormForward(at(x), at(y), at(mean), at(variance), at(gamma), at(beta), at(scratch), rows, c,
-    (args.attrs as { epsilon: number }).epsilon);
-  backend.disposeData(scratch.dataId);
-  return [y, mean, variance];
+  withHeapScratch(backend, 5 * c, (scratch) => simdKernels(backend).batchNormForward(at(x), y, mean, variance, at(gamma),
+    at(beta), scratch, rows, c, (args.attrs as { epsilon: number }).epsilon));
+  return outs;
 };
 
 /** (x, dy, mean, variance, gamma) → dx, dgamma, dbeta. Attr: epsilon. */
 const batchNormTrainingGrad: KernelFunc = (args) => {
   const name = 'XaiBatchNormTrainingGrad';
   const backend = args.backend as BackendWasm;
-  const [x, dy, mean, variance, gamma] = inputsOf(args, name, ['x', 'dy', 'mean', 'variance', 'gamma']);
-  requireFloat32(name, x, dy, mean, variance, gamma);
-  const c = x.shape[x.shape.length - 1];
-  const rows = tf.util.sizeFromShape(x.shape) / c;
-  const dx = backend.makeOutput(x.shape, 'float32');
-  const dgamma = backend.makeOutput([c], 'float32');
-  const dbeta = backend.makeOutput([c], 'float32');
-  const scratch = backend.makeOutput([9 * c], 'float32');
-  const at = (t: TensorInfo) => heapOffset(backend, t);
-  simdKernels(backend).batchNormBackward(at(x), at(dy), at(mean), at(variance), at(gamma), at(scratch), at(dx),
-    at(dgamma), at(dbeta), rows, c, (args.attrs as { epsilon: number }).epsilon);
-  backend.disposeData(scratch.dataId);
-  return [dx, dgamma, dbeta];
+  const inputs = inputsOf(args, name, ['x', 'dy', 'mean', 'variance', 'gamma']);
+  requireFloat32(name, ...inputs);
+  const { rows, c, outs } = perChannelOutputs(backend, inputs[0]);
+  const [x, dy, mean, variance, gamma] = inputs.map((t) => heapOffset(backend, t));
+  const [dx, dgamma, dbeta] = outs.map((t) => heapOffset(backend, t));
+  withHeapScratch(backend, 9 * c, (scratch) => simdKernels(backend).batchNormBackward(x, dy, mean, variance, gamma,
+    scratch, dx, dgamma, dbeta, rows, c, (args.attrs as { epsilon: number }).epsilon));
+  return outs;
 };
 
 /**
@@ -120,11 +132,10 @@ export function fusedBatchNorm(stock: KernelFunc): KernelFunc {
     const size = tf.util.sizeFromShape(x.shape);
     if (x.dtype !== 'float32' || size === 0 || ![mean, variance, scale, offset].every(perChannel)) return stock(args);
     const y = backend.makeOutput(x.shape, 'float32');
-    const scratch = backend.makeOutput([2 * c], 'float32');
     const at = (t: TensorInfo | undefined) => (t == null ? 0 : heapOffset(backend, t));
-    simdKernels(backend).batchNormInference(at(x), at(y), at(mean), at(variance), at(scale), at(offset), at(scratch),
-      size / c, c, (args.attrs as { varianceEpsilon: number }).varianceEpsilon, scale != null, offset != null);
-    backend.disposeData(scratch.dataId);
+    withHeapScratch(backend, 2 * c, (scratch) => simdKernels(backend).batchNormInference(at(x), at(y), at(mean),
+      at(variance), at(scale), at(offset), scratch, size / c, c,
+      (args.attrs as { varianceEpsilon: number }).varianceEpsilon, scale != null, offset != null));
     return y;
   };
 }

@@ -34,7 +34,7 @@ import type {
 // Type-only: importing the package for real would register the wasm backend (and make it the default) as a side
 // effect of loading this module.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { fusedBatchNorm, heapOffset, simdKernels } from './simdKernels';
+import { fusedBatchNorm, heapOffset, simdKernels, withHeapScratch } from './simdKernels';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 type Shape4 = [number, number, number, number];
@@ -387,11 +387,10 @@ function depthwiseBackpropFilter(args: KernelArgs): TensorInfo {
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw, outHeight, outWidth } = info;
   const m = filterShape[3];
   const out = backend.makeOutput([kh, kw, c, m], 'float32');
-  const scratch = backend.makeOutput([3 * kh * kw * c * m], 'float32');
   const at = (t: TensorInfo) => heapOffset(backend, t);
-  simdKernels(backend).depthwiseFilterGrad(at(x), at(dy), at(out), at(scratch), n, inHeight, inWidth, c, m, outHeight,
-    outWidth, kh, kw, sh, sw, dh, dw, info.padInfo.top, info.padInfo.left);
-  backend.disposeData(scratch.dataId);
+  withHeapScratch(backend, 3 * kh * kw * c * m, (scratch) => simdKernels(backend).depthwiseFilterGrad(at(x), at(dy),
+    at(out), scratch, n, inHeight, inWidth, c, m, outHeight, outWidth, kh, kw, sh, sw, dh, dw, info.padInfo.top,
+    info.padInfo.left));
   return out;
 }
 

@@ -41,6 +41,24 @@ function zero(ptr: usize, bytes: i32): void {
   }
 }
 
+/** y[r, k] = x[r, k] · mul[k] + add[k] over rows × c. */
+function affineRows(x: usize, y: usize, mul: usize, add: usize, rows: i32, c: i32): void {
+  const rowBytes = <usize>c << 2;
+  for (let r = 0; r < rows; r++) {
+    const from = x + <usize>r * rowBytes;
+    const to = y + <usize>r * rowBytes;
+    let k = 0;
+    for (; k + 4 <= c; k += 4) {
+      const o = <usize>k << 2;
+      v128.store(to + o, f32x4.add(f32x4.mul(v128.load(from + o), v128.load(mul + o)), v128.load(add + o)));
+    }
+    for (; k < c; k++) {
+      const o = <usize>k << 2;
+      store<f32>(to + o, load<f32>(from + o) * load<f32>(mul + o) + load<f32>(add + o));
+    }
+  }
+}
+
 /**
  * Training-mode batch norm over the rows of x [rows, c]: writes the batch mean and (biased) variance and
  * y = (x − mean) · γ/√(var + ε) + β. Scratch: 5·c floats.
@@ -89,19 +107,7 @@ export function batchNormForward(
     store<f32>(scale + o, <f32>s);
     store<f32>(shift + o, <f32>(<f64>load<f32>(beta + o) - <f64>load<f32>(mean + o) * s));
   }
-  for (let r = 0; r < rows; r++) {
-    const from = x + <usize>r * rowBytes;
-    const to = y + <usize>r * rowBytes;
-    let k = 0;
-    for (; k + 4 <= c; k += 4) {
-      const o = <usize>k << 2;
-      v128.store(to + o, f32x4.add(f32x4.mul(v128.load(from + o), v128.load(scale + o)), v128.load(shift + o)));
-    }
-    for (; k < c; k++) {
-      const o = <usize>k << 2;
-      store<f32>(to + o, load<f32>(from + o) * load<f32>(scale + o) + load<f32>(shift + o));
-    }
-  }
+  affineRows(x, y, scale, shift, rows, c);
 }
 
 /**
@@ -114,26 +120,13 @@ export function batchNormInference(
 ): void {
   const mul = scratch;
   const add = scratch + (<usize>c << 2);
-  const rowBytes = <usize>c << 2;
   for (let k = 0; k < c; k++) {
     const o = <usize>k << 2;
     const s = (hasScale ? <f64>load<f32>(scale + o) : 1) / Math.sqrt(<f64>load<f32>(variance + o) + <f64>epsilon);
     store<f32>(mul + o, <f32>s);
     store<f32>(add + o, <f32>((hasOffset ? <f64>load<f32>(offset + o) : 0) - <f64>load<f32>(mean + o) * s));
   }
-  for (let r = 0; r < rows; r++) {
-    const from = x + <usize>r * rowBytes;
-    const to = y + <usize>r * rowBytes;
-    let k = 0;
-    for (; k + 4 <= c; k += 4) {
-      const o = <usize>k << 2;
-      v128.store(to + o, f32x4.add(f32x4.mul(v128.load(from + o), v128.load(mul + o)), v128.load(add + o)));
-    }
-    for (; k < c; k++) {
-      const o = <usize>k << 2;
-      store<f32>(to + o, load<f32>(from + o) * load<f32>(mul + o) + load<f32>(add + o));
-    }
-  }
+  affineRows(x, y, mul, add, rows, c);
 }
 
 /**
