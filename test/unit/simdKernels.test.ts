@@ -120,6 +120,35 @@ describe('wasm SIMD kernels', () => {
     want.forEach((w, i) => assertRelClose(got[i], w, 2e-6, `case ${i}`));
   });
 
+  it('max- and average-pool gradients match cpu over global and local pools, ties included', async () => {
+    type Pool = { h: number; w: number; k: [number, number]; s: number; pad: 'same' | 'valid' };
+    const pools: Pool[] = [
+      { h: 7, w: 7, k: [7, 7], s: 7, pad: 'valid' }, // global, as in CBAM
+      { h: 4, w: 5, k: [4, 5], s: 1, pad: 'valid' },
+      { h: 5, w: 5, k: [1, 1], s: 1, pad: 'valid' }, // the stock wasm MaxPoolGrad gets these wrong
+      { h: 6, w: 7, k: [2, 2], s: 1, pad: 'same' },
+      { h: 7, w: 6, k: [3, 3], s: 2, pad: 'same' },
+      { h: 8, w: 8, k: [2, 2], s: 2, pad: 'valid' },
+    ];
+    // relu6 of a wide normal: many exact 0s and 6s, so the max gradient must pick the same (first) pixel as cpu.
+    const run = () => tf.tidy(() => pools.flatMap((p, i) => {
+      const c = 4 + (i % 3) * 3; // 4, 7, 10 channels: SIMD lanes and tails
+      const x = tf.relu6(tf.randomNormal([2, p.h, p.w, c], 3, 6, 'float32', 50 + i)) as tf.Tensor4D;
+      const pooledShape = (tf.maxPool(x, p.k, p.s, p.pad)).shape;
+      const weights = tf.randomNormal(pooledShape, 0, 1, 'float32', 60 + i);
+      const loss = (pool: (t: tf.Tensor4D) => tf.Tensor4D) => (t: tf.Tensor) => tf.sum(tf.mul(pool(t as tf.Tensor4D), weights));
+      return [
+        tf.grad(loss((t) => tf.maxPool(t, p.k, p.s, p.pad)))(x).dataSync() as Float32Array,
+        tf.grad(loss((t) => tf.avgPool(t, p.k, p.s, p.pad)))(x).dataSync() as Float32Array,
+      ];
+    }));
+    await tf.setBackend('cpu');
+    const want = run();
+    await tf.setBackend('wasm');
+    const got = run();
+    want.forEach((w, i) => assertRelClose(got[i], w, 1e-6, `pool ${Math.floor(i / 2)} ${i % 2 ? 'avg' : 'max'}`));
+  });
+
   it('relu6 gradient: dy exactly where 0 < x ≤ 6, including both kinks, in SIMD lanes and the tail', async () => {
     await tf.setBackend('wasm');
     const x = [-1, 0, 1e-7, 3, 6, 6.0001, 7, -0, 5.99, 0.5, 6];
@@ -140,7 +169,8 @@ describe('wasm SIMD kernels', () => {
         const r = batchNormTraining(xx, tf.ones([7]) as tf.Tensor1D, tf.zeros([7]) as tf.Tensor1D, 1e-3);
         r.mean.dispose();
         r.variance.dispose();
-        return tf.sum(tf.relu6(r.y));
+        const y = tf.relu6(r.y) as tf.Tensor4D;
+        return tf.add(tf.sum(tf.maxPool(y, 2, 1, 'same')), tf.sum(tf.avgPool(y, [5, 5], [5, 5], 'valid')));
       };
       tf.grad(f)(x).dataSync();
     });

@@ -8,7 +8,8 @@
  * where they lie. Views and pointers are taken after every allocation (an allocation can grow the memory).
  */
 import * as tf from '@tensorflow/tfjs';
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { backend_util } from '@tensorflow/tfjs';
+import type { AvgPoolGradAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import simdWasm from './simd/kernels.wasm';
 
@@ -21,6 +22,10 @@ export interface SimdExports {
   batchNormInference(x: number, y: number, mean: number, variance: number, scale: number, offset: number,
     scratch: number, rows: number, c: number, epsilon: number, hasScale: boolean, hasOffset: boolean): void;
   relu6Backward(dy: number, x: number, dx: number, n: number): void;
+  globalAvgPoolGrad(dy: number, dx: number, n: number, hw: number, c: number): void;
+  maxPoolGrad(x: number, dy: number, dx: number, scratch: number, n: number, h: number, w: number, c: number,
+    oh: number, ow: number, fh: number, fw: number, sh: number, sw: number, dh: number, dw: number, top: number,
+    left: number): void;
   depthwiseFilterGrad(x: number, dy: number, out: number, scratch: number, n: number, h: number, w: number, c: number,
     m: number, oh: number, ow: number, kh: number, kw: number, sh: number, sw: number, dh: number, dw: number,
     top: number, left: number): void;
@@ -137,6 +142,50 @@ export function fusedBatchNorm(stock: KernelFunc): KernelFunc {
       at(variance), at(scale), at(offset), scratch, size / c, c,
       (args.attrs as { varianceEpsilon: number }).varianceEpsilon, scale != null, offset != null));
     return y;
+  };
+}
+
+/** Pool geometry of a MaxPoolGrad/AvgPoolGrad call over a float32 NHWC input, or undefined for other dtypes. */
+function poolGradInfo(args: Args): backend_util.Conv2DInfo | undefined {
+  const input = args.inputs['input'];
+  const dy = args.inputs['dy'];
+  if (input == null || dy == null || input.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
+  const { filterSize, strides, pad, dimRoundingMode } = args.attrs as unknown as Pick<AvgPoolGradAttrs, 'filterSize' | 'strides' | 'pad'> & { dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  return backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+}
+
+/**
+ * Replacement for the stock wasm MaxPoolGrad, which sends gradients to wrong pixels for some pools (a 1×1 pool, or
+ * 2×2 with stride 1; see simd/kernels.ts) and was, with AvgPoolGrad, 12 % of a training step in CBAM's global pools.
+ */
+export function maxPoolGrad(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const info = poolGradInfo(args);
+    if (info === undefined) return stock(args);
+    const backend = args.backend as BackendWasm;
+    const [input, dy] = [args.inputs['input']!, args.inputs['dy']!];
+    const dx = backend.makeOutput(input.shape, 'float32');
+    withHeapScratch(backend, 2 * info.inChannels, (scratch) => simdKernels(backend).maxPoolGrad(heapOffset(backend, input),
+      heapOffset(backend, dy), heapOffset(backend, dx), scratch, info.batchSize, info.inHeight, info.inWidth,
+      info.inChannels, info.outHeight, info.outWidth, info.filterHeight, info.filterWidth, info.strideHeight,
+      info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left));
+    return dx;
+  };
+}
+
+/** AvgPoolGrad for global pooling (one full window, as in CBAM and SE) in one SIMD pass; other pools stay stock. */
+export function avgPoolGrad(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const info = poolGradInfo(args);
+    const global = info !== undefined && info.outHeight === 1 && info.outWidth === 1 && info.padInfo.top === 0 &&
+      info.padInfo.left === 0 && info.filterHeight === info.inHeight && info.filterWidth === info.inWidth;
+    if (!global) return stock(args);
+    const backend = args.backend as BackendWasm;
+    const [input, dy] = [args.inputs['input']!, args.inputs['dy']!];
+    const dx = backend.makeOutput(input.shape, 'float32');
+    simdKernels(backend).globalAvgPoolGrad(heapOffset(backend, dy), heapOffset(backend, dx), info.batchSize,
+      info.inHeight * info.inWidth, info.inChannels);
+    return dx;
   };
 }
 

@@ -34,7 +34,7 @@ import type {
 // Type-only: importing the package for real would register the wasm backend (and make it the default) as a side
 // effect of loading this module.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { fusedBatchNorm, heapOffset, simdKernels, withHeapScratch } from './simdKernels';
+import { avgPoolGrad, fusedBatchNorm, heapOffset, maxPoolGrad, simdKernels, withHeapScratch } from './simdKernels';
 
 type KernelArgs = Parameters<KernelFunc>[0];
 type Shape4 = [number, number, number, number];
@@ -51,6 +51,8 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   'Sum',
   'Mean',
   'FusedBatchNorm',
+  'MaxPoolGrad',
+  'AvgPoolGrad',
 ];
 
 /**
@@ -574,6 +576,10 @@ function makeKernel(name: string, stock: KernelFunc | undefined): KernelFunc {
       return reduceAsMatMul(needStock(), true);
     case 'FusedBatchNorm':
       return fusedBatchNorm(needStock());
+    case 'MaxPoolGrad':
+      return maxPoolGrad(needStock());
+    case 'AvgPoolGrad':
+      return avgPoolGrad(needStock());
     default:
       throw new Error(`registerWasmTrainingKernels: unknown kernel '${name}'`);
   }

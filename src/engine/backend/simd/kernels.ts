@@ -273,3 +273,95 @@ export function depthwiseFilterGrad(
   }
   for (let k = 0; k < size; k++) store<f32>(out + (<usize>k << 2), <f32>load<f64>(acc64 + (<usize>k << 3)));
 }
+
+/** Gradient of a full-window (global) average pool: dx[b, p, k] = dy[b, k] / hw for every pixel p of hw. */
+export function globalAvgPoolGrad(dy: usize, dx: usize, n: i32, hw: i32, c: i32): void {
+  const scale = f32x4.splat(<f32>1 / <f32>hw);
+  const rowBytes = <usize>c << 2;
+  for (let b = 0; b < n; b++) {
+    const g = dy + <usize>b * rowBytes;
+    for (let p = 0; p < hw; p++) {
+      const to = dx + <usize>(b * hw + p) * rowBytes;
+      let k = 0;
+      for (; k + 4 <= c; k += 4) {
+        const o = <usize>k << 2;
+        v128.store(to + o, f32x4.mul(v128.load(g + o), scale));
+      }
+      for (; k < c; k++) {
+        const o = <usize>k << 2;
+        store<f32>(to + o, load<f32>(g + o) / <f32>hw);
+      }
+    }
+  }
+}
+
+/**
+ * Max-pool gradient, NHWC: each window's dy goes to the first pixel (in row-major window order) holding the window's
+ * maximum, summed where windows overlap; windows of only -Infinity or NaN pass nothing on. This is the tfjs cpu
+ * kernel's rule; the stock wasm kernel picks wrong pixels for some strides and sizes (a 1×1 pool, for one).
+ * Scratch: 2·c floats.
+ */
+export function maxPoolGrad(
+  x: usize, dy: usize, dx: usize, scratch: usize, n: i32, h: i32, w: i32, c: i32, oh: i32, ow: i32,
+  fh: i32, fw: i32, sh: i32, sw: i32, dh: i32, dw: i32, top: i32, left: i32,
+): void {
+  const best = scratch; // c f32
+  const where = scratch + (<usize>c << 2); // c i32: pixel index within the image, −1 for none
+  const rowBytes = <usize>c << 2;
+  const noValue = f32x4.splat(-Infinity);
+  const nowhere = i32x4.splat(-1);
+  memory.fill(dx, 0, <usize>n * <usize>(h * w) * rowBytes);
+  for (let b = 0; b < n; b++) {
+    const image = x + <usize>b * <usize>(h * w) * rowBytes;
+    const grads = dx + <usize>b * <usize>(h * w) * rowBytes;
+    for (let oy = 0; oy < oh; oy++) {
+      for (let ox = 0; ox < ow; ox++) {
+        let k = 0;
+        for (; k + 4 <= c; k += 4) {
+          v128.store(best + (<usize>k << 2), noValue);
+          v128.store(where + (<usize>k << 2), nowhere);
+        }
+        for (; k < c; k++) {
+          store<f32>(best + (<usize>k << 2), -Infinity);
+          store<i32>(where + (<usize>k << 2), -1);
+        }
+        for (let fy = 0; fy < fh; fy++) {
+          const iy = oy * sh - top + fy * dh;
+          if (iy < 0 || iy >= h) continue;
+          for (let fx = 0; fx < fw; fx++) {
+            const ix = ox * sw - left + fx * dw;
+            if (ix < 0 || ix >= w) continue;
+            const pixel = iy * w + ix;
+            const row = image + <usize>pixel * rowBytes;
+            const at = i32x4.splat(pixel);
+            k = 0;
+            for (; k + 4 <= c; k += 4) {
+              const o = <usize>k << 2;
+              const v = v128.load(row + o);
+              const m = v128.load(best + o);
+              const greater = f32x4.gt(v, m);
+              v128.store(best + o, v128.bitselect(v, m, greater));
+              v128.store(where + o, v128.bitselect(at, v128.load(where + o), greater));
+            }
+            for (; k < c; k++) {
+              const o = <usize>k << 2;
+              const v = load<f32>(row + o);
+              if (v > load<f32>(best + o)) {
+                store<f32>(best + o, v);
+                store<i32>(where + o, pixel);
+              }
+            }
+          }
+        }
+        const g = dy + <usize>((b * oh + oy) * ow + ox) * rowBytes;
+        for (k = 0; k < c; k++) {
+          const o = <usize>k << 2;
+          const p = load<i32>(where + o);
+          if (p < 0) continue;
+          const to = grads + <usize>p * rowBytes + o;
+          store<f32>(to, load<f32>(to) + load<f32>(g + o));
+        }
+      }
+    }
+  }
+}
