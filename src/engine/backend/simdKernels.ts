@@ -1,11 +1,13 @@
 /**
- * Fused SIMD kernels for the wasm backend (AssemblyScript source in ./simd/kernels.ts), and the tfjs kernels built on
- * them: `XaiBatchNormTraining`, `XaiBatchNormTrainingGrad` and `XaiRelu6Grad`. They are registered for wasm only;
- * the ops that use them (fastLayers.ts, fastGradients.ts) fall back to composite tfjs ops on every other backend, and
- * the tests compare the two.
+ * SIMD kernels for the wasm backend (AssemblyScript source in ./simd/kernels.ts) and the tfjs kernels built on them:
+ * - new fused kernels `XaiBatchNormTraining`, `XaiBatchNormTrainingGrad` and `XaiRelu6Grad`, registered for wasm only;
+ *   the ops that use them (fastLayers.ts, fastGradients.ts) fall back to composite tfjs ops on every other backend;
+ * - replacements for stock wasm kernels, registered by wasmKernels.ts: FusedBatchNorm, MaxPoolGrad, AvgPoolGrad (global
+ *   pools) and the depthwise filter gradient.
+ * test/unit/simdKernels.test.ts compares each with the cpu backend.
  *
  * The module is instantiated once per backend with the backend's own WebAssembly.Memory, so it reads and writes tensors
- * where they lie. Views and pointers are taken after every allocation (an allocation can grow the memory).
+ * where they lie. It is handed heap offsets, which stay valid when the memory grows (only JS views would be detached).
  */
 import * as tf from '@tensorflow/tfjs';
 import { backend_util } from '@tensorflow/tfjs';

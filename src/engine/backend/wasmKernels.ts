@@ -8,6 +8,10 @@
  * therefore composed from the backend's own fast kernels (XNNPACK convolutions and GEMM, native transposes): a
  * gradient convolution is rewritten as a forward convolution over transposed or re-indexed operands.
  *
+ * Where no composition is fast, the kernel is a SIMD loop over the heap (simdKernels.ts): the depthwise filter
+ * gradient, and replacements for three stock kernels that are scalar loops or wrong (FusedBatchNorm, MaxPoolGrad,
+ * AvgPoolGrad).
+ *
  * Only NHWC matters to this project; anything else is refused with an error that names the kernel and the value.
  *
  * One hazard shapes several choices below: the wasm GEMM (BatchMatMul with batch 1 on both sides and no transpose

@@ -1,13 +1,14 @@
-// AssemblyScript, not TypeScript: compiled by esbuild.mjs into dist/xai-simd.wasm (see ../simdKernels.ts).
+// AssemblyScript, not TypeScript: compiled with SIMD and embedded in each bundle by scripts/esbuild-assemblyscript.mjs;
+// bound to tfjs kernels in ../simdKernels.ts.
 //
-// Fused training kernels with 128-bit SIMD for the TensorFlow.js wasm backend. The module imports the backend's own
-// memory, so every pointer below is a byte offset of a tensor already on that heap: nothing is copied in or out.
-// Written by hand because stock tfjs-backend-wasm has no such fused ops, and composing them from its kernels costs one
-// full pass over the activation per elementwise op (batch norm forward + backward + relu6 backward ≈ 20 passes,
-// these kernels ≈ 7), while a plain JS loop over the heap is ~5x slower per pass than wasm SIMD.
+// SIMD kernels for the TensorFlow.js wasm backend. The module imports the backend's own memory, so every pointer below
+// is a byte offset of a tensor already on that heap: nothing is copied in or out. Written by hand because stock
+// tfjs-backend-wasm has no such fused ops (composing batch norm forward + backward + relu6 backward from its kernels
+// costs about 20 passes over the activation, these kernels 6) or runs them as scalar loops (inference batch norm,
+// pooling gradients), while a plain JS loop over the heap is ~5x slower per pass than wasm SIMD.
 //
 // The module must hold no static data (it would be written over tfjs' heap at instantiation) and never allocates:
-// callers pass scratch space as a tensor they own. esbuild.mjs checks the compiled module for data segments.
+// callers pass scratch space as a tensor they own. The esbuild plugin refuses a module with data segments.
 //
 // Per-channel sums are accumulated in float32 over at most BLOCK rows and then added into float64 accumulators, so
 // sums over a whole batch (N·H·W ≈ 10^5 rows) keep float64-like accuracy at float32 SIMD speed.
