@@ -9,7 +9,11 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../src/engine/backend/backends';
 import { batchNormTraining } from '../../src/engine/backend/fastLayers';
 import { hasFusedKernel, SIMD_FUSED_KERNELS } from '../../src/engine/backend/simdKernels';
-import { maxAbs, maxAbsDiff } from './helpers';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { maxAbs, maxAbsDiff, tempDir } from './helpers';
 
 interface BnCase {
   shape: number[];
@@ -180,6 +184,48 @@ describe('wasm SIMD kernels', () => {
     for (let i = 0; i < 3; i++) step();
     assert.equal(tf.memory().numTensors, tensors);
     assert.equal(backend.numDataIds(), ids);
+  });
+
+  it('keep working after the wasm memory grows (they hold offsets, never views)', async () => {
+    await tf.setBackend('wasm');
+    const backend = tf.backend() as BackendWasm;
+    const run = () => tf.tidy(() => {
+      const x = tf.randomNormal([8, 6, 6, 10], 1, 2, 'float32', 80);
+      return Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.relu6(batchNormTraining(t, tf.ones([10]) as tf.Tensor1D, tf.zeros([10]) as tf.Tensor1D, 1e-3).y)))(x).dataSync());
+    });
+    const before = run();
+    const heapBytes = () => (backend.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer.byteLength;
+    const size = heapBytes();
+    const big = tf.zeros([size / 4 + 1024]); // larger than the whole heap: it must grow
+    assert.ok(heapBytes() > size, 'the heap grew');
+    assert.deepEqual(run(), before);
+    big.dispose();
+  });
+
+  it('the build refuses an AssemblyScript module with static data (it would overwrite the tfjs heap)', function () {
+    this.timeout(60_000);
+    const { dir, cleanup } = tempDir();
+    try {
+      writeFileSync(join(dir, 'good.ts'), 'export function twice(x: i32): i32 { return 2 * x; }\n');
+      writeFileSync(join(dir, 'bad.ts'), 'const TABLE: StaticArray<i32> = [1, 2, 3];\nexport function at(i: i32): i32 { return TABLE[i]; }\n');
+      const plugin = pathToFileURL(resolve('scripts/esbuild-assemblyscript.mjs')).href;
+      const build = (name: string) => spawnSync(process.execPath, ['--input-type=module', '-e', `
+        import * as esbuild from 'esbuild';
+        import { assemblyScriptPlugin } from ${JSON.stringify(plugin)};
+        const r = await esbuild.build({ stdin: { contents: "import b from './${name}.wasm'; console.log(b.length);", resolveDir: ${JSON.stringify(dir)} },
+          bundle: true, write: false, platform: 'node', target: 'node20', plugins: [assemblyScriptPlugin], logLevel: 'silent' })
+          .catch((e) => { console.log('ERROR ' + e.errors.map((x) => x.text).join('; ')); process.exit(3); });
+        console.log('OK ' + r.outputFiles[0].text.length);
+      `], { encoding: 'utf8' });
+      const good = build('good');
+      assert.equal(good.status, 0, good.stderr + good.stdout);
+      assert.match(good.stdout, /^OK \d+/);
+      const bad = build('bad');
+      assert.equal(bad.status, 3, bad.stderr + bad.stdout);
+      assert.match(bad.stdout, /bad\.ts: the module has static data/);
+    } finally {
+      cleanup();
+    }
   });
 
   it('name the kernel and the problem for an unsupported dtype', async () => {
