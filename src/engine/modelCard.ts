@@ -9,6 +9,8 @@ export interface EpochRecord {
   valAccuracy: number;
   seconds: number;
   imagesPerSecond: number;
+  /** The augmentation this epoch trained with (null: none), so that a resumed run with new settings stays legible. */
+  augmentation?: Record<string, unknown> | null;
 }
 
 export interface ModelCard {
@@ -31,6 +33,7 @@ export interface ModelCard {
     optimizer: 'adam';
     initialLearningRate: number;
     schedule: string;
+    /** The augmentation of the last phase of a resumed run; metrics.json records each epoch's. */
     augmentation: Record<string, unknown>;
     seed: number;
     backend: string;

@@ -95,12 +95,15 @@ describe('training', function () {
     assert.equal(ckpt.epoch, 1);
     const tensorsBefore = tf.memory().numTensors;
 
-    const resumed = await collect({ ...base(dir), resume: true, resumeLearningRate: 1e-4 });
+    const augmentation = { rotationDeg: 5, translatePx: 1 };
+    const resumed = await collect({ ...base(dir), resume: true, resumeLearningRate: 1e-4, augmentation });
     const start = resumed[0] as Extract<TrainEvent, { type: 'start' }>;
     assert.equal(start.startEpoch, 2);
     const epochs = resumed.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch');
     assert.equal(epochs.length, 1);
     assert.equal(epochs[0].record.learningRate, 1e-4, 'a resume can set a new learning rate');
+    const metrics = JSON.parse(readFileSync(join(dir, 'metrics.json'), 'utf8')) as { augmentation: unknown }[];
+    assert.deepEqual(metrics.map((m) => m.augmentation), [null, augmentation], 'metrics.json tells the augmentation of each epoch');
     const card = (resumed[resumed.length - 1] as Extract<TrainEvent, { type: 'done' }>).card;
     assert.equal(card.training.epochs, 2);
     assert.equal(card.training.completed, true);

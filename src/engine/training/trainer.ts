@@ -291,6 +291,7 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
       const record: EpochRecord = {
         epoch, learningRate: lr, trainLoss: lossSum / seen, trainAccuracy: correct / seen,
         valLoss: val.loss, valAccuracy: val.accuracy, seconds: epochSeconds, imagesPerSecond: seen / trainSeconds,
+        augmentation: augmentation ? { ...augmentation } : null,
       };
       history.push(record);
       yield { type: 'epoch', record, improved };
