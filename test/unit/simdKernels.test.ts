@@ -1,18 +1,18 @@
 /**
- * The fused SIMD kernels of the wasm backend (src/engine/backend/simd) against the composite tfjs ops they replace,
- * run on the pure-JS cpu backend. Shapes are chosen to hit the 4-wide SIMD loops, their scalar tails (channel counts
- * that are not multiples of 4) and the float32 → float64 flush every 32 rows.
+ * The SIMD kernels of the wasm backend (src/engine/backend/simd) against the composite tfjs ops or the cpu kernels
+ * they stand for, run on the pure-JS cpu backend. Shapes are chosen to hit the 4-wide SIMD loops, their scalar tails
+ * (channel counts that are not multiples of 4) and the float32 → float64 flush every 32 rows.
  */
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { initBackend } from '../../src/engine/backend/backends';
 import { batchNormTraining } from '../../src/engine/backend/fastLayers';
 import { hasFusedKernel, SIMD_FUSED_KERNELS } from '../../src/engine/backend/simdKernels';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { maxAbs, maxAbsDiff, tempDir } from './helpers';
 
 interface BnCase {
