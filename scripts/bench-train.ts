@@ -9,8 +9,7 @@ import { initBackend, type BackendChoice } from '../src/engine/backend/backends'
 import { getArchitecture } from '../src/engine/models/registry';
 import { countMacs } from '../src/engine/models/modelStats';
 import { createTrainStep } from '../src/engine/training/trainer';
-import { Replica, createParallelTrainStep, predictInTwoThreads } from '../src/engine/parallel/replica';
-import { availableParallelism } from 'node:os';
+import { Replica, createParallelTrainStep, predictInTwoThreads, secondThreadPays } from '../src/engine/parallel/replica';
 import { medianMs } from './benchStats';
 import { predictProbabilities } from '../src/engine/inference';
 
@@ -70,7 +69,7 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
   const src = { images: xi, count: inferBatch, shape };
   // Two threads (what train, evaluate and predict use on wasm with two cores): the same batches split in half.
   let parallel: { train: number; infer: number } | undefined;
-  if (choice === 'wasm' && availableParallelism() >= 2) {
+  if (secondThreadPays(choice)) {
     const replica = await Replica.start(model, 'wasm', shape, 10);
     const pstep = createParallelTrainStep(model, optimizer, shape, 10, replica);
     const trainMs = await medianMs(n, () => pstep(x, labels, trainBatch));

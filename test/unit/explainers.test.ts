@@ -9,6 +9,7 @@ import { createModelView } from '../../src/engine/explain/modelView';
 import { EXPLAINERS, getExplainer, parseMethods } from '../../src/engine/explain/registry';
 import { ARCHITECTURES } from '../../src/engine/models/registry';
 import type { ExplainRequest, ImageShape } from '../../src/engine/explain/types';
+import { argmax as argmaxAt } from '../../src/engine/inference';
 
 /** Ends a symbolic graph with a Dense of known weights and a softmax Activation (so the view finds the logits). */
 function classifier(input: tf.SymbolicTensor, features: tf.SymbolicTensor, kernel: number[][], bias?: number[], prefix = 'head'): tf.LayersModel {
@@ -65,10 +66,9 @@ function request(image: Float32Array, shape: ImageShape, target: number, layer: 
   return { image, shape, target, layer, options, seed: 3 };
 }
 
+/** Index of the largest value (the engine's argmax over the whole array). */
 function argmax(a: ArrayLike<number>): number {
-  let b = 0;
-  for (let i = 1; i < a.length; i++) if (a[i] > a[b]) b = i;
-  return b;
+  return argmaxAt(a, 0, a.length);
 }
 
 describe('explainers', function () {

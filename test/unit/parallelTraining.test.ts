@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { loadMnist, splitTrainVal, subset } from '../../src/engine/data/datasets';
 import { Replica, createParallelTrainStep, predictInTwoThreads } from '../../src/engine/parallel/replica';
+import { flatten } from '../../src/engine/parallel/protocol';
 import { predictProbabilities } from '../../src/engine/inference';
 import { createTrainStep, oneCycleLearningRate, train, type TrainEvent } from '../../src/engine/training/trainer';
 import { buildMobileNetV2 } from '../../src/engine/models/mobilenetv2';
@@ -29,11 +30,8 @@ function batch(n: number, per = 64): { images: Float32Array; labels: Int32Array 
   return { images, labels: Int32Array.from({ length: n }, (_, i) => (i * 7) % 3) };
 }
 
-async function weightsOf(model: tf.LayersModel): Promise<Float32Array> {
-  const flat = tf.tidy(() => tf.concat(model.trainableWeights.map((w) => tf.reshape(w.read(), [-1]))));
-  const out = (await flat.data()) as Float32Array;
-  flat.dispose();
-  return out;
+function weightsOf(model: tf.LayersModel): Float32Array {
+  return flatten(model.trainableWeights.map((w) => w.read()));
 }
 
 describe('two-thread training', function () {
@@ -66,7 +64,7 @@ describe('two-thread training', function () {
         assert.ok(Math.abs(lossA - lossB) < 1e-5, `batch ${n}: loss ${lossA} vs ${lossB}`);
         assert.equal(correctA, correctB);
       }
-      const [wa, wb] = [await weightsOf(a), await weightsOf(b)];
+      const [wa, wb] = [weightsOf(a), weightsOf(b)];
       let worst = 0;
       for (let i = 0; i < wa.length; i++) worst = Math.max(worst, Math.abs(wa[i] - wb[i]));
       assert.ok(worst < 1e-5, `weights differ by ${worst} after three steps`);
@@ -75,7 +73,7 @@ describe('two-thread training', function () {
       const counts: number[] = [];
       for (let i = 0; i < 3; i++) {
         const { images, labels } = batch(6);
-        const w = await weightsOf(b);
+        const w = weightsOf(b);
         const r = await peer.request({ type: 'gradients', weights: w, images, labels, n: 6 });
         assert.equal(r.type, 'gradients');
         if (r.type === 'gradients') counts.push(r.numTensors);
