@@ -3,24 +3,12 @@
 import json, os, subprocess, sys, time
 D = os.path.dirname(os.path.abspath(__file__))
 S4 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 2, 1), (6, 96, 1, 1)]
-S7 = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 1), (6, 64, 2, 1), (6, 96, 1, 1)]
-AUG = (12, 2, 8, 3, 0.3)
 S7L = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 1), (6, 48, 2, 1)]
-C = [
- dict(name='S4_oc11_lr5_s1', sched='onecycle', lr=0.005, epochs=11, stages=S4, seed=1),
- dict(name='S4_oc11_lr5_s2', sched='onecycle', lr=0.005, epochs=11, stages=S4, seed=2),
- dict(name='S4_oc11_lr5_s3', sched='onecycle', lr=0.005, epochs=11, stages=S4, seed=3),
- dict(name='S4_oc11_lr3_s1', sched='onecycle', lr=0.003, epochs=11, stages=S4, seed=1),
- dict(name='S4_oc11_lr3_s2', sched='onecycle', lr=0.003, epochs=11, stages=S4, seed=2),
- dict(name='S4_oc11_lr3_s3', sched='onecycle', lr=0.003, epochs=11, stages=S4, seed=3),
- dict(name='L_oc10_lr5_s1', sched='onecycle', lr=0.005, epochs=10, stages=S7L, seed=1),
- dict(name='L_oc10_lr5_s2', sched='onecycle', lr=0.005, epochs=10, stages=S7L, seed=2),
- dict(name='L_oc10_lr5_s3', sched='onecycle', lr=0.005, epochs=10, stages=S7L, seed=3),
- dict(name='L_oc9_lr5_s1', sched='onecycle', lr=0.005, epochs=9, stages=S7L, seed=1),
- dict(name='L_oc9_lr5_s2', sched='onecycle', lr=0.005, epochs=9, stages=S7L, seed=2),
- dict(name='L_oc9_lr5_s3', sched='onecycle', lr=0.005, epochs=9, stages=S7L, seed=3),
-]
-only = sys.argv[1:] 
+# Three seeds of each (stages, peak rate, epochs), named <stages>_oc<epochs>_lr<peak in thousandths>_s<seed>.
+RUNS = [('S4', S4, 0.005, 11), ('S4', S4, 0.003, 11), ('L', S7L, 0.005, 10), ('L', S7L, 0.005, 9)]
+C = [dict(name=f'{tag}_oc{ep}_lr{round(lr * 1000)}_s{seed}', sched='onecycle', lr=lr, epochs=ep, stages=st, seed=seed)
+     for tag, st, lr, ep in RUNS for seed in (1, 2, 3)]
+only = sys.argv[1:]
 if only and only[0] == 'dry':
     for c in C: c['dry'] = True; c['epochs'] = 1
 procs = []
