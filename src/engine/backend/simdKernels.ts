@@ -14,6 +14,7 @@ import { backend_util } from '@tensorflow/tfjs';
 import type { AvgPoolGradAttrs, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import simdWasm from './simd/kernels.wasm';
+import { input, requireFloat32, type KernelArgs } from './kernelArgs';
 
 /** Exports of simd/kernels.ts; pointers are byte offsets into the backend's memory. */
 export interface SimdExports {
@@ -60,16 +61,11 @@ export function heapOffset(backend: BackendWasm, t: TensorInfo): number {
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
-function requireFloat32(kernel: string, ...ts: TensorInfo[]): void {
-  for (const t of ts) if (t.dtype !== 'float32') throw new Error(`${kernel} (wasm): unsupported dtype '${t.dtype}'`);
-}
-
-type Args = Parameters<KernelFunc>[0];
-
-function inputsOf(args: Args, kernel: string, names: string[]): TensorInfo[] {
+/** The named inputs, each required to be present and float32. */
+function float32Inputs(args: KernelArgs, kernel: string, names: string[]): TensorInfo[] {
   return names.map((n) => {
-    const t = args.inputs[n];
-    if (t == null) throw new Error(`${kernel} (wasm): missing input '${n}'`);
+    const t = input(args, n, kernel);
+    requireFloat32(t, kernel);
     return t;
   });
 }
@@ -100,8 +96,7 @@ function perChannelOutputs(backend: BackendWasm, x: TensorInfo): { rows: number;
 const batchNormTraining: KernelFunc = (args) => {
   const name = 'XaiBatchNormTraining';
   const backend = args.backend as BackendWasm;
-  const [x, gamma, beta] = inputsOf(args, name, ['x', 'gamma', 'beta']);
-  requireFloat32(name, x, gamma, beta);
+  const [x, gamma, beta] = float32Inputs(args, name, ['x', 'gamma', 'beta']);
   const { rows, c, outs } = perChannelOutputs(backend, x);
   const [y, mean, variance] = outs.map((t) => heapOffset(backend, t));
   const at = (t: TensorInfo) => heapOffset(backend, t);
@@ -114,8 +109,7 @@ const batchNormTraining: KernelFunc = (args) => {
 const batchNormTrainingGrad: KernelFunc = (args) => {
   const name = 'XaiBatchNormTrainingGrad';
   const backend = args.backend as BackendWasm;
-  const inputs = inputsOf(args, name, ['x', 'dy', 'mean', 'variance', 'gamma']);
-  requireFloat32(name, ...inputs);
+  const inputs = float32Inputs(args, name, ['x', 'dy', 'mean', 'variance', 'gamma']);
   const { rows, c, outs } = perChannelOutputs(backend, inputs[0]);
   const [x, dy, mean, variance, gamma] = inputs.map((t) => heapOffset(backend, t));
   const [dx, dgamma, dbeta] = outs.map((t) => heapOffset(backend, t));
@@ -148,7 +142,7 @@ export function fusedBatchNorm(stock: KernelFunc): KernelFunc {
 }
 
 /** Pool geometry of a MaxPoolGrad/AvgPoolGrad call over a float32 NHWC input, or undefined for other dtypes. */
-function poolGradInfo(args: Args): backend_util.Conv2DInfo | undefined {
+function poolGradInfo(args: KernelArgs): backend_util.Conv2DInfo | undefined {
   const input = args.inputs['input'];
   const dy = args.inputs['dy'];
   if (input == null || dy == null || input.dtype !== 'float32' || dy.dtype !== 'float32') return undefined;
@@ -195,8 +189,7 @@ export function avgPoolGrad(stock: KernelFunc): KernelFunc {
 const relu6Grad: KernelFunc = (args) => {
   const name = 'XaiRelu6Grad';
   const backend = args.backend as BackendWasm;
-  const [dy, x] = inputsOf(args, name, ['dy', 'x']);
-  requireFloat32(name, dy, x);
+  const [dy, x] = float32Inputs(args, name, ['dy', 'x']);
   const dx = backend.makeOutput(x.shape, 'float32');
   simdKernels(backend).relu6Backward(heapOffset(backend, dy), heapOffset(backend, x), heapOffset(backend, dx),
     tf.util.sizeFromShape(x.shape));

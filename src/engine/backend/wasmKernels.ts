@@ -38,9 +38,9 @@ import type {
 // Type-only: importing the package for real would register the wasm backend (and make it the default) as a side
 // effect of loading this module.
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { input, requireFloat32, type KernelArgs } from './kernelArgs';
 import { avgPoolGrad, fusedBatchNorm, heapOffset, maxPoolGrad, simdKernels, withHeapScratch } from './simdKernels';
 
-type KernelArgs = Parameters<KernelFunc>[0];
 type Shape4 = [number, number, number, number];
 type Pad4 = [[number, number], [number, number], [number, number], [number, number]];
 
@@ -163,16 +163,6 @@ function withScratch(backend: BackendWasm, body: (s: Scratch) => TensorInfo): Te
 
 function wasmBackend(args: KernelArgs): BackendWasm {
   return args.backend as BackendWasm;
-}
-
-function input(args: KernelArgs, name: string, kernel: string): TensorInfo {
-  const t = args.inputs[name];
-  if (t == null) throw new Error(`${kernel} (wasm): missing input '${name}'`);
-  return t;
-}
-
-function requireFloat32(t: TensorInfo, kernel: string): void {
-  if (t.dtype !== 'float32') throw new Error(`${kernel} (wasm): unsupported dtype '${t.dtype}'`);
 }
 
 function requireNhwc(dataFormat: string | undefined, kernel: string): void {
