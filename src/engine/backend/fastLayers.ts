@@ -57,7 +57,7 @@ export function batchNormTraining(
   const fused = hasFusedKernel('XaiBatchNormTraining');
   const op = tf.customGrad(((xIn: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     if (fused) {
-      // wasm: two SIMD kernels (simdKernels.ts) do the same in 4 + 5 passes over the activation instead of ~20.
+      // wasm: two SIMD kernels (simdKernels.ts) do the same in 3 + 2 passes over the activation instead of ~20.
       const attrs = { epsilon } as unknown as tf.NamedAttrMap;
       const [y, mean, variance] = tf.engine().runKernel('XaiBatchNormTraining', { x: xIn, gamma: g, beta: b }, attrs) as tf.Tensor[];
       // Clones: the caller disposes these, while the originals stay saved for the backward pass.
