@@ -5,10 +5,17 @@
  * and the manifest, the CLI usage and the pickers are generated from them or checked against them. Imports nothing.
  */
 
-export type OptionSpec =
-  | { type: 'integer' | 'number'; default: number; min?: number; max?: number; description: string }
-  | { type: 'enum'; default: string; values: readonly string[]; description: string }
-  | { type: 'boolean'; default: boolean; description: string };
+interface OptionCommon {
+  description: string;
+  /** Offered as a VS Code setting (`xaiLens.<kind>.<id>.<option>`, generated into package.json). */
+  setting?: boolean;
+}
+
+export type OptionSpec = OptionCommon & (
+  | { type: 'integer' | 'number'; default: number; min?: number; max?: number }
+  | { type: 'enum'; default: string; values: readonly string[] }
+  | { type: 'boolean'; default: boolean }
+);
 
 export type OptionSchema = Readonly<Record<string, OptionSpec>>;
 export type OptionValue = number | string | boolean;

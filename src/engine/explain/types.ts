@@ -3,6 +3,7 @@
  * CLI, the engine process and the tests only go through that list.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { Descriptor, OptionValues } from '../../shared/descriptors';
 
 /** Batched class probabilities: [n, h, w, c] images in [0, 1] → [n, classes]. Not differentiable by contract. */
 export type ProbFn = (x: tf.Tensor4D) => tf.Tensor2D;
@@ -30,8 +31,8 @@ export interface ExplainRequest {
   target: number;
   /** Name of the 4-D layer for CAM methods. */
   layer: string;
-  /** Method-specific options (sample counts, noise, baseline…); each method documents and defaults its own. */
-  options?: Record<string, number | string | boolean | undefined>;
+  /** Options of the method (sample counts, noise, baseline…), checked against its schema; absent ones take defaults. */
+  options?: Record<string, unknown>;
   /** Seed for methods that sample. */
   seed?: number;
   signal?: AbortSignal;
@@ -74,9 +75,11 @@ export interface ModelView {
   numClasses: number;
 }
 
-export interface Explainer {
-  id: string;
-  label: string;
+/** An attribution method: its descriptor (id, label, description, option schema with defaults and ranges) and code. */
+export interface Explainer extends Descriptor {
   capabilities: Capabilities;
   explain(model: ModelView, req: ExplainRequest): Promise<Attribution>;
 }
+
+/** An explainer's options resolved against its schema (the values every method body reads). */
+export type ResolvedOptions = OptionValues;
