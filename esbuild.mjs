@@ -41,7 +41,10 @@ const builds = [
   },
   {
     ...nodeCommon,
-    entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts' },
+    entryPoints: {
+      cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
+      'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts',
+    },
     outdir: 'dist',
   },
   // Explain panel webview: dist/webview/main.js (ESM, load with <script type="module" nonce>) and dist/webview/main.css
