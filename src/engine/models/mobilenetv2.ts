@@ -99,7 +99,12 @@ export function buildMobileNetV2(opts: MobileNetV2Options = {}): tf.LayersModel 
     if (attention === 'none') return x;
     const spatial = (x.shape[1] ?? 0) as number;
     const Layer = ATTENTION_LAYERS[attention];
-    const args = { name, seed: (seed += 3), ratio: opts.attentionRatio ?? 8, ...(attention === 'cbam' ? { kernelSize: spatial <= 7 ? 3 : 7 } : {}) };
+    // minUnits 8 and CBAM's unnormalised spatial gate: the recipe the bundled model was trained with (the layers'
+    // own defaults are the published forms).
+    const args = {
+      name, seed: (seed += 3), ratio: opts.attentionRatio ?? 8, minUnits: 8,
+      ...(attention === 'cbam' ? { kernelSize: spatial <= 7 ? 3 : 7, spatialBatchNorm: false } : {}),
+    };
     return new Layer(args).apply(x) as tf.SymbolicTensor;
   };
 
