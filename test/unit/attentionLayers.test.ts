@@ -26,6 +26,7 @@ function rand(length: number, seed: number, scale = 1): Float32Array {
   });
 }
 
+const size = (shape: tf.Shape) => shape.reduce<number>((a, b) => a * (b ?? 1), 1);
 const sigmoid = (v: number) => 1 / (1 + Math.exp(-v));
 
 /** out[j] = b[j] + Σ_i v[i]·W[i, j] for W stored row-major [inN, outN]. */
@@ -226,7 +227,7 @@ function gcReference(x: Float32Array, shape: Shape4, q: GcParams): { out: Float3
 function setWeightsByName(layer: tf.layers.Layer, values: Record<string, Float32Array | number[]>): void {
   const names = layer.weights.map((w) => w.originalName);
   assert.deepEqual([...names].sort(), Object.keys(values).sort(), `${layer.name}: weight names`);
-  layer.setWeights(layer.weights.map((w, i) => tf.tensor(values[names[i]], w.shape)));
+  layer.setWeights(layer.weights.map((w, i) => tf.tensor(values[names[i]], w.shape as number[])));
 }
 
 function assertNear(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
@@ -403,7 +404,7 @@ describe('attention layers', function () {
         const layer = make();
         const model = tf.model({ inputs: input, outputs: layer.apply(input) as tf.SymbolicTensor });
         // Non-trivial weights everywhere (γ and the zero-initialised transform included).
-        model.setWeights(model.weights.map((w, i) => tf.tensor(rand(w.shape.reduce((a, b) => a * b, 1), 100 + i, 0.5), w.shape).abs()));
+        model.setWeights(model.weights.map((w, i) => tf.tensor(rand(size(w.shape), 100 + i, 0.5), w.shape as number[]).abs()));
         let artifacts: tf.io.ModelArtifacts | undefined;
         await model.save(tf.io.withSaveHandler(async (a) => {
           artifacts = a;
@@ -455,8 +456,9 @@ function tinyModelGradients(make: () => tf.layers.Layer, shape: Shape4): { name:
     const model = tf.model({ inputs: input, outputs: y });
     // Deterministic, non-trivial weights (γ and zero-initialised transforms included), the same on both backends.
     model.setWeights(model.weights.map((wt, i) => {
-      const v = rand(wt.shape.reduce((a, b) => a * b, 1), 200 + i, 0.6);
-      return wt.originalName.endsWith('moving_variance') ? tf.tensor(v, wt.shape).abs().add(0.5) : tf.tensor(v, wt.shape);
+      const v = rand(size(wt.shape), 200 + i, 0.6);
+      const t = tf.tensor(v, wt.shape as number[]);
+      return wt.originalName.endsWith('moving_variance') ? t.abs().add(0.5) : t;
     }));
     const xs = tf.tensor4d(rand(n * h * w * ch, 7), shape);
     const labels = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, i) => i % 5), 'int32'), 5);
