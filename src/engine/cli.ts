@@ -52,7 +52,7 @@ const COMMANDS: Record<string, Command> = {
   },
   explain: {
     summary: 'attribution maps, faithfulness metrics and a counterfactual for one image',
-    usage: 'explain <image> [--model <dir|default>] [--methods gradcam,gradcampp,scorecam,gradients,smoothgrad,ig,lime|all] [--class k] [--layer name] [--counterfactual gradient|growing-spheres|none] [--counterfactual-class k|any] [--colormap viridis|jet|inferno|gray] [--opacity x] [--out dir] [--backend b] [--json]',
+    usage: 'explain <image> [--model <dir|default>] [--methods gradcam,gradcampp,scorecam,gradients,smoothgrad,ig,lime,attention|all] [--class k] [--layer name] [--counterfactual gradient|growing-spheres|none] [--counterfactual-class k|any] [--colormap viridis|jet|inferno|gray] [--opacity x] [--out dir] [--backend b] [--json]',
     options: {
       ...modelOpt, methods: { type: 'string' }, class: { type: 'string' }, layer: { type: 'string' }, counterfactual: { type: 'string' },
       'counterfactual-class': { type: 'string' }, colormap: { type: 'string' }, opacity: { type: 'string' }, out: { type: 'string' }, ...backendOpt, ...jsonOpt,

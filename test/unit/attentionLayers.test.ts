@@ -225,7 +225,8 @@ function gcReference(x: Float32Array, shape: Shape4, q: GcParams): { out: Float3
 
 /** Sets a built layer's weights by their names within the layer ('mlp1/kernel', …); every weight must be given. */
 function setWeightsByName(layer: tf.layers.Layer, values: Record<string, Float32Array | number[]>): void {
-  const names = layer.weights.map((w) => w.originalName);
+  // Names are scoped by the layer's name when it was built inside apply().
+  const names = layer.weights.map((w) => w.originalName.replace(new RegExp(`^${layer.name}/`), ''));
   assert.deepEqual([...names].sort(), Object.keys(values).sort(), `${layer.name}: weight names`);
   layer.setWeights(layer.weights.map((w, i) => tf.tensor(values[names[i]], w.shape as number[])));
 }

@@ -75,11 +75,16 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     methods: {} as Record<string, unknown>,
     counterfactual: undefined as unknown,
     metrics: {} as Record<string, unknown>,
+    skipped: result.skipped,
   };
   for (const a of result.attributions) {
     const heat = heatmapToImage(a.heatmap, a.width, a.height, a.signed ? 'redblue' : colormap, a.signed);
     const png = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(base, heat, opacity));
-    report.methods[a.method] = { heatmap: rows(a.heatmap, a.height, a.width), signed: a.signed, png, ms: a.ms, ...(a.layerMap ? { layer: a.layerMap.layer, layer_size: [a.layerMap.height, a.layerMap.width] } : {}) };
+    report.methods[a.method] = {
+      heatmap: rows(a.heatmap, a.height, a.width), signed: a.signed, png, ms: a.ms,
+      ...(a.layerMap ? { layer: a.layerMap.layer, layer_size: [a.layerMap.height, a.layerMap.width] } : {}),
+      ...(a.method === 'attention' ? { attention: a.scores } : {}),
+    };
     const m = result.metrics[a.method];
     if (m) report.metrics[a.method] = { deletion_auc: m.deletionAuc, insertion_auc: m.insertionAuc, random_deletion_auc: m.randomDeletionAuc, random_insertion_auc: m.randomInsertionAuc, clarity: m.clarity };
   }
@@ -103,6 +108,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
       const m = result.metrics[a.method];
       io.out(`  ${a.method.padEnd(11)} ${a.ms.toFixed(0).padStart(6)} ms${m ? `  deletion AUC ${m.deletionAuc.toFixed(3)} (random ${m.randomDeletionAuc.toFixed(3)})  insertion AUC ${m.insertionAuc.toFixed(3)} (random ${m.randomInsertionAuc.toFixed(3)})  clarity ${m.clarity.toFixed(3)}` : ''}`);
     }
+    for (const s of result.skipped) io.out(`  ${s.method.padEnd(11)} skipped: ${s.reason}`);
     if (cf) io.out(`  counterfactual (${cf.method}): ${cf.found ? `class ${cf.label} at ${(cf.probability * 100).toFixed(1)}%` : 'no class change found'}; L0 ${cf.l0}, L1 ${cf.l1.toFixed(2)}, L2 ${cf.l2.toFixed(3)}, L∞ ${cf.linf.toFixed(3)}; ${cf.ms.toFixed(0)} ms`);
     io.out(`images written to ${outDir}`);
   }

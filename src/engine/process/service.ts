@@ -16,7 +16,7 @@ import type { ModelCard } from '../modelCard';
 import type { ExplainResult } from '../explain/explain';
 import type { RasterImage } from '../image/imageMath';
 import type {
-  EngineInfo, ExplainParams, ExplainResultPayload, HeatmapPayload, InitializeParams, MethodId, ModelInfo, PartialResultParams, ProgressParams,
+  AttentionPayload, EngineInfo, ExplainParams, ExplainResultPayload, HeatmapPayload, InitializeParams, MethodId, ModelInfo, PartialResultParams, ProgressParams,
 } from '../../shared/protocol';
 
 interface WarmModel {
@@ -24,6 +24,13 @@ interface WarmModel {
   view: ModelViewImpl;
   card?: ModelCard;
   info: ModelInfo;
+}
+
+/** The attention explainer's scores as the panel needs them (the per-layer maps stay in the engine). */
+function attentionPayload(scores: Record<string, unknown> | undefined): AttentionPayload | undefined {
+  if (!scores || typeof scores.layer !== 'string') return undefined;
+  const s = scores as { layer: string; className: string; kind: string; query?: [number, number]; channelGate?: number[] };
+  return { layer: s.layer, className: s.className, kind: s.kind, query: s.query, channelGate: s.channelGate };
 }
 
 export class EngineService {
@@ -104,6 +111,7 @@ export class EngineService {
       ms: a.ms,
       metrics: r.metrics[a.method],
       r2: typeof a.scores?.r2 === 'number' ? a.scores.r2 : undefined,
+      attention: a.method === 'attention' ? attentionPayload(a.scores) : undefined,
     }));
     const { width, height, channels, data } = input;
     const cf = r.counterfactual;
@@ -117,6 +125,7 @@ export class EngineService {
       target: r.target,
       layer: r.layer,
       methods: heatmaps,
+      skipped: r.skipped.map((s) => ({ method: s.method as MethodId, label: labels.get(s.method) ?? s.method, reason: s.reason })),
       counterfactual: cf
         ? {
             method: cf.method, found: cf.found, label: cf.label, probability: cf.probability,
