@@ -11,6 +11,9 @@ import { evaluateCommand } from './cli/evaluate';
 import { infoCommand } from './cli/info';
 import { trainCommand } from './cli/train';
 import { explainCommand, layersCommand } from './cli/explain';
+import { schemaFlags } from './cli/flags';
+import { ARCHITECTURES } from './models/zoo';
+import { optionUsage, type OptionSchema } from '../shared/descriptors';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -29,10 +32,10 @@ const jsonOpt = { json: { type: 'boolean' as const } };
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a model from scratch (or --resume a run)',
-    usage: 'train --model <name> --data <mnist|fashion-mnist[:dir]|folder> [--epochs N] [--out dir] [--backend b] [--batch-size N] [--lr x] [--alpha x] [--stem-stride 1|2] [--seed N] [--val-fraction x] [--limit N] [--no-augment] [--schedule plateau|one-cycle] [--threads 1|2|auto] [--resume] [--preset default]',
+    usage: `train --model <${ARCHITECTURES.map((a) => a.id).join('|')}> --data <mnist|fashion-mnist[:dir]|folder> [--epochs N] [--out dir] [--backend b] [--batch-size N] [--lr x] [--seed N] [--val-fraction x] [--limit N] [--no-augment] [--schedule plateau|one-cycle] [--threads 1|2|auto] [--resume] [--preset default] [architecture options: ${uniqueOptionUsage()}]`,
     options: {
       model: { type: 'string' }, data: { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' },
-      'batch-size': { type: 'string' }, lr: { type: 'string' }, alpha: { type: 'string' }, 'stem-stride': { type: 'string' }, seed: { type: 'string' },
+      'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, ...schemaFlags(ARCHITECTURES.map((a) => a.options)),
       'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' },
       schedule: { type: 'string' }, threads: { type: 'string' }, resume: { type: 'boolean' }, preset: { type: 'string' }, ...backendOpt, ...jsonOpt,
     },
@@ -72,6 +75,13 @@ const COMMANDS: Record<string, Command> = {
     run: infoCommand,
   },
 };
+
+/** Every architecture option once, e.g. "[--alpha x] [--stem-stride auto|1|2] [--reduction N] …". */
+function uniqueOptionUsage(): string {
+  const merged: Record<string, OptionSchema[string]> = {};
+  for (const a of ARCHITECTURES) Object.assign(merged, a.options);
+  return optionUsage(merged);
+}
 
 function help(): string {
   const lines = ['usage: xai-lens <command> [options]', '', 'commands:'];

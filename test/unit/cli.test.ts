@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { main } from '../../src/engine/cli';
 import type { Io } from '../../src/engine/cli/common';
 import { initBackend } from '../../src/engine/backend/backends';
-import { getArchitecture } from '../../src/engine/models/registry';
+import { getArchitecture } from '../../src/engine/models/zoo';
 import { saveModel } from '../../src/engine/io/modelFolder';
 import { loadMnist } from '../../src/engine/data/datasets';
 import { encodePng, readImageFile } from '../../src/engine/image/decode';
@@ -44,7 +44,7 @@ describe('cli', function () {
   before(async () => {
     await initBackend('wasm');
     untrained = join(tmp.dir, 'untrained');
-    const model = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, seed: 1 });
+    const model = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 1 });
     await saveModel(model, untrained);
     model.dispose();
   });

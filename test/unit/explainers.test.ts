@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { EXPLAINERS, getExplainer, parseMethods } from '../../src/engine/explain/registry';
-import { ARCHITECTURES } from '../../src/engine/models/registry';
+import { ARCHITECTURES } from '../../src/engine/models/zoo';
 import type { ExplainRequest, ImageShape } from '../../src/engine/explain/types';
 import { argmax as argmaxAt } from '../../src/engine/inference';
 
@@ -142,13 +142,13 @@ describe('explainers', function () {
 
   describe('every method on every architecture', () => {
     for (const arch of ARCHITECTURES) {
-      it(`${arch.name}: finite maps at input resolution, no leaked tensors`, async () => {
-        const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, stemStride: 2, seed: 2 });
+      it(`${arch.id}: finite maps at input resolution, no leaked tensors`, async () => {
+        const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, stemStride: '2' }, seed: 2 });
         const view = createModelView(model);
         const x = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 101) / 100);
         const opts = { samples: 8, steps: 8, batch: 32 };
         const before = tf.memory().numTensors;
-        assert.equal(getExplainer('attention').unavailable?.(view) === undefined, arch.attention !== 'none');
+        assert.equal(getExplainer('attention').unavailable?.(view) === undefined, arch.attention !== undefined);
         for (const e of EXPLAINERS) {
           if (e.unavailable?.(view)) continue;
           const r = await e.explain(view, request(x, [28, 28, 1], 3, view.defaultLayer, opts));
@@ -164,7 +164,7 @@ describe('explainers', function () {
   });
 
   it('works on a nested model (a backbone inside a classifier), on a layer inside the backbone', async () => {
-    const backbone = ARCHITECTURES[2].build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, stemStride: 2, seed: 4 });
+    const backbone = ARCHITECTURES[2].build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, stemStride: '2' }, seed: 4 });
     const input = tf.input({ shape: [28, 28, 1] });
     const features = backbone.apply(input) as tf.SymbolicTensor;
     const outer = classifier(input, features, Array.from({ length: 10 }, (_, i) => [i % 2 ? 1 : -1, i % 3 ? 0.5 : -0.5, 0.1]));
@@ -181,7 +181,7 @@ describe('explainers', function () {
   });
 
   it('says which layer name is ambiguous when a nested model reuses an outer name', () => {
-    const backbone = ARCHITECTURES[0].build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, stemStride: 2, seed: 4 });
+    const backbone = ARCHITECTURES[0].build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, stemStride: '2' }, seed: 4 });
     const input = tf.input({ shape: [28, 28, 1] });
     const clash = classifier(input, backbone.apply(input) as tf.SymbolicTensor, Array.from({ length: 10 }, () => [1, -1]), undefined, 'x');
     clash.layers[clash.layers.length - 2].name = 'logits'; // same name as the backbone's classifier layer

@@ -251,6 +251,5 @@ export class CBAM extends tf.layers.Layer {
 tf.serialization.registerClass(SqueezeExcite);
 tf.serialization.registerClass(CBAM);
 
+// Re-exported so that importing this module registers all four classes (the zoo in models/zoo.ts lists them).
 export { PAM, GCBlock };
-export const ATTENTION_LAYERS = { se: SqueezeExcite, cbam: CBAM, pam: PAM, gc: GCBlock } as const;
-export type AttentionKind = keyof typeof ATTENTION_LAYERS;
