@@ -22,6 +22,8 @@ function settingSchema(spec: OptionSpec): Json {
       return { type: 'string', enum: spec.values, default: spec.default, description: capitalise(spec.description) };
     case 'boolean':
       return { type: 'boolean', default: spec.default, description: capitalise(spec.description) };
+    case 'string':
+      return { type: 'string', default: spec.default, description: capitalise(spec.description) };
   }
 }
 

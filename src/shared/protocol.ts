@@ -111,6 +111,18 @@ export interface HeatmapPayload {
   metrics?: MethodMetrics;
   /** LIME: the local fit's R². */
   r2?: number;
+  /** Attention maps: the shown attention layer and, for SE and CBAM, its channel gate (one value in (0, 1) per channel). */
+  attention?: AttentionPayload;
+}
+
+export interface AttentionPayload {
+  layer: string;
+  className: string;
+  /** 'spatial-gate' (CBAM), 'context-mask' (GC), 'position-attention' (PAM), 'channel-gate' (SE). */
+  kind: string;
+  /** PAM: [row, col] of the query position at the layer's resolution. */
+  query?: [number, number];
+  channelGate?: number[];
 }
 
 export interface CounterfactualPayload {
@@ -140,6 +152,8 @@ export interface ExplainResultPayload {
   target: number;
   layer: string;
   methods: HeatmapPayload[];
+  /** Requested methods that do not apply to this model, with why (e.g. attention maps without attention layers). */
+  skipped?: { method: MethodId; label: string; reason: string }[];
   counterfactual?: CounterfactualPayload;
   totalMs: number;
 }

@@ -130,7 +130,7 @@ describe('cli', function () {
       assert.equal(report.file, file);
       assert.equal(report.prediction.label, 4);
       assert.equal(report.target, 4);
-      assert.deepEqual(Object.keys(report.methods), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime']);
+      assert.deepEqual(Object.keys(report.methods), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime', 'attention']);
       for (const [id, m] of Object.entries(report.methods)) {
         assert.equal(m.heatmap.length, 28, id);
         assert.ok(m.heatmap.every((row) => row.length === 28 && row.every(Number.isFinite)), id);

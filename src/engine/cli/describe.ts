@@ -10,7 +10,7 @@ function lines(title: string, list: Descriptor[]): string[] {
   for (const d of list) {
     out.push(`  ${d.id.padEnd(20)} ${d.description}`);
     for (const [key, o] of Object.entries(d.options)) {
-      const range = o.type === 'enum' ? o.values.join('|') : o.type === 'boolean' ? 'true|false' : `${o.min ?? '-∞'}..${o.max ?? '∞'}`;
+      const range = o.type === 'enum' ? o.values.join('|') : o.type === 'boolean' ? 'true|false' : o.type === 'string' ? 'text' : `${o.min ?? '-∞'}..${o.max ?? '∞'}`;
       out.push(`      ${key.padEnd(20)} ${String(o.default).padEnd(8)} ${range.padEnd(14)} ${o.description}`);
     }
   }

@@ -86,6 +86,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
       const m = result.metrics[a.method];
       io.out(`  ${a.method.padEnd(11)} ${a.ms.toFixed(0).padStart(6)} ms${m ? `  deletion AUC ${m.deletionAuc.toFixed(3)} (random ${m.randomDeletionAuc.toFixed(3)})  insertion AUC ${m.insertionAuc.toFixed(3)} (random ${m.randomInsertionAuc.toFixed(3)})  clarity ${m.clarity.toFixed(3)}` : ''}`);
     }
+    for (const s of result.skipped) io.out(`  ${s.method.padEnd(11)} skipped: ${s.reason}`);
     if (cf) io.out(`  counterfactual (${cf.method}): ${cf.found ? `class ${cf.label} at ${(cf.probability * 100).toFixed(1)}%` : 'no class change found'}; L0 ${cf.l0}, L1 ${cf.l1.toFixed(2)}, L2 ${cf.l2.toFixed(3)}, L∞ ${cf.linf.toFixed(3)}; ${cf.ms.toFixed(0)} ms`);
     io.out(`images written to ${outDir}`);
   }

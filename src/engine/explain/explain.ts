@@ -44,6 +44,8 @@ export interface ExplainResult {
   layer: string;
   attributions: Attribution[];
   metrics: Record<string, MethodMetrics>;
+  /** Requested methods that do not apply to this model (e.g. attention maps without attention layers), with why. */
+  skipped: { method: string; reason: string }[];
   counterfactual?: Counterfactual;
 }
 
@@ -70,7 +72,14 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
   let done = 0;
   const attributions: Attribution[] = [];
   const metrics: Record<string, MethodMetrics> = {};
+  const skipped: ExplainResult['skipped'] = [];
   for (const method of opts.methods) {
+    const reason = method.unavailable?.(view);
+    if (reason) {
+      skipped.push({ method: method.id, reason });
+      opts.onStep?.(++done, total, `${method.id} skipped: ${reason}`);
+      continue;
+    }
     // The methods run synchronously on wasm/cpu; turning the event loop lets a cancel request (RPC, Ctrl-C) arrive.
     await new Promise((r) => setImmediate(r));
     if (opts.signal?.aborted) throw new XaiLensError('cancelled');
@@ -81,7 +90,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
       metrics[method.id] = { ...f, clarity: clarity(a.heatmap) };
     }
     opts.onStep?.(++done, total, method.id);
-    opts.onPartial?.({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics } });
+    opts.onPartial?.({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics }, skipped: [...skipped] });
   }
   await new Promise((r) => setImmediate(r));
   if (opts.signal?.aborted) throw new XaiLensError('cancelled');
@@ -92,7 +101,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     counterfactual = quantizeCounterfactual(view, image, shape, counterfactual);
     opts.onStep?.(++done, total, `counterfactual (${cfMethod.id})`);
   }
-  return { prediction: { label, probabilities }, target, layer, attributions, metrics, counterfactual };
+  return { prediction: { label, probabilities }, target, layer, attributions, metrics, skipped, counterfactual };
 }
 
 /** Extensions of the change tried, in order, when 8-bit rounding undoes a counterfactual that sits on the boundary. */

@@ -4,7 +4,7 @@
  * methods keyed by id and heatmaps as rows, its keys mapped to the documented snake_case names.
  */
 import type * as tf from '@tensorflow/tfjs';
-import type { ExplainResultPayload, HeatmapPayload, ModelInfo } from '../../shared/protocol';
+import type { AttentionPayload, ExplainResultPayload, HeatmapPayload, ModelInfo } from '../../shared/protocol';
 import type { RasterImage } from '../image/imageMath';
 import type { ModelCard } from '../modelCard';
 import { countMacs } from '../models/modelStats';
@@ -39,6 +39,13 @@ export interface PayloadContext {
   totalMs: number;
 }
 
+/** The attention explainer's scores as the panel needs them (the per-layer maps stay in the engine). */
+function attentionPayload(scores: Record<string, unknown> | undefined): AttentionPayload | undefined {
+  if (!scores || typeof scores.layer !== 'string') return undefined;
+  const s = scores as { layer: string; className: string; kind: string; query?: [number, number]; channelGate?: number[] };
+  return { layer: s.layer, className: s.className, kind: s.kind, query: s.query, channelGate: s.channelGate };
+}
+
 export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainResultPayload {
   const labels = new Map(EXPLAINERS.map((e) => [e.id, e.label]));
   const methods: HeatmapPayload[] = r.attributions.map((a) => ({
@@ -53,6 +60,7 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
     ms: a.ms,
     metrics: r.metrics[a.method],
     r2: typeof a.scores?.r2 === 'number' ? a.scores.r2 : undefined,
+    attention: a.method === 'attention' ? attentionPayload(a.scores) : undefined,
   }));
   const { width, height, channels, data } = ctx.input;
   const cf = r.counterfactual;
@@ -66,6 +74,7 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
     target: r.target,
     layer: r.layer,
     methods,
+    skipped: r.skipped.map((s) => ({ method: s.method, label: labels.get(s.method) ?? s.method, reason: s.reason })),
     counterfactual: cf
       ? {
           method: cf.method, found: cf.found, label: cf.label, probability: cf.probability,
@@ -98,7 +107,9 @@ export function cliReport(p: ExplainResultPayload, files: ReportFiles): unknown 
     inverted: p.inverted,
     methods: Object.fromEntries(p.methods.map((m) => [m.method, {
       heatmap: rows(m), signed: m.signed, png: files.methods[m.method], ms: m.ms, ...(m.layer ? { layer: m.layer, layerSize: m.layerSize } : {}),
+      ...(m.attention ? { attention: m.attention } : {}),
     }])),
+    skipped: p.skipped,
     counterfactual: cf && {
       method: cf.method, found: cf.found, label: cf.label, probability: cf.probability, ...files.counterfactual,
       l0: cf.l0, l1: cf.l1, l2: cf.l2, linf: cf.linf, iterations: cf.iterations, ms: cf.ms,
