@@ -10,49 +10,13 @@ import type { ImageDataset } from './data/datasets';
 import { argmax, predictProbabilities } from './inference';
 import { createModelView } from './explain/modelView';
 import { getExplainer } from './explain/registry';
-import { explainImage, type CounterfactualMethod } from './explain/explain';
+import { explainImage } from './explain/explain';
 import { heatmapToImage, overlay, renderPng, upscaleNearest, type Colormap } from './image/render';
 import { resizeAuto, type Channels, type RasterImage } from './image/imageMath';
 import { XaiLensError } from './errors';
+import type { Mistake, MistakesReport } from '../shared/mistakes';
 
-export interface Mistake {
-  /** Index in the dataset. */
-  index: number;
-  /** Image folders: the path relative to the folder. */
-  file?: string;
-  label: number;
-  predicted: number;
-  /** Probability of the predicted (wrong) class. */
-  confidence: number;
-  /** Probability the model gave the true class. */
-  trueProbability: number;
-  /** The Grad-CAM overlay for the predicted class, base64 PNG, THUMBNAIL px on its longer side at least (pixel-exact
-   *  upscaling for small inputs) and at most. */
-  gradcamPng: string;
-  counterfactual?: MistakeCounterfactual;
-}
-
-export interface MistakeCounterfactual {
-  method: CounterfactualMethod;
-  /** Whether the change reached the true class. */
-  found: boolean;
-  /** The class the changed image gets, and its probability. */
-  label: number;
-  probability: number;
-  l0: number;
-  l2: number;
-  /** The changed image, base64 PNG at the model's input size. */
-  png: string;
-}
-
-export interface MistakesReport {
-  count: number;
-  errors: number;
-  accuracy: number;
-  classNames: string[];
-  /** Sorted by confidence, highest first; at most `limit`. */
-  mistakes: Mistake[];
-}
+export type { Mistake, MistakeCounterfactual, MistakesReport } from '../shared/mistakes';
 
 export interface MistakesOptions {
   /** Most mistakes listed (the most confident ones). Default 50. */
@@ -61,7 +25,7 @@ export interface MistakesOptions {
   thumbnail?: number;
   colormap?: Colormap;
   /** Counterfactual toward the true class for the first `counterfactuals` mistakes listed. Default none. */
-  counterfactual?: Exclude<CounterfactualMethod, 'none'>;
+  counterfactual?: 'gradient' | 'growing-spheres';
   counterfactuals?: number;
   seed?: number;
   signal?: AbortSignal;

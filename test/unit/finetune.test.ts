@@ -66,7 +66,7 @@ describe('fine-tuning', function () {
     assert.ok(errors(r).some((l) => /head only for epoch 1, then all layers for 2/.test(l)), errors(r).join('\n'));
     const epochLines = errors(r).filter((l) => l.startsWith('Epoch ') && / - val_accuracy: /.test(l));
     assert.equal(epochLines.length, 3);
-    assert.match(epochLines[0], /^Epoch 1\/3 - \d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4} - lr: \d\.\de-\d - ETA \d+s \(head only\)$/);
+    assert.match(epochLines[0], /^Epoch 1\/3 - (\d+m)?\d+s - loss: \d\.\d{4} - accuracy: \d\.\d{4} - val_loss: \d\.\d{4} - val_accuracy: \d\.\d{4} - lr: \d\.\de-\d - ETA (\d+m)?\d+s \(head only\)$/);
 
     const card = (await readModelCard(tuned))!;
     const after = card.metrics.testAccuracy!;
@@ -107,7 +107,7 @@ describe('fine-tuning', function () {
     const cliJs = join(packageRoot(), 'dist', 'cli.js');
     if (!existsSync(cliJs)) this.skip();
     const out = join(tmp.dir, 'cancelled');
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'xai-lens.js'), 'finetune', '--from', 'default', '--data', shapes, '--epochs', '20', '--out', out, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'xai-lens.js'), 'finetune', '--from', 'default', '--data', shapes, '--epochs', '20', '--limit', '60', '--out', out, '--threads', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     let sent = false;
     child.stderr.on('data', (d: Buffer) => {
@@ -170,11 +170,13 @@ describe('fine-tuning', function () {
     assert.equal(r.code, 0, errors(r).join('\n'));
     assert.deepEqual((await readModelCard(join(tmp.dir, 'from16')))!.inputShape, [16, 16, 1]);
     assert.equal(r.err.filter((l) => /internal error|at .*\.js:\d+/.test(l)).length, 0);
+    assert.ok(r.err.includes(`${join(shapes, 'train')}: converted to 16×16×1: 360 of another size (28×28) of 360 images`), r.err.join('\n'));
+    const firstError = (x: Run) => errors(x).find((l) => l.startsWith('xai-lens: ')) ?? errors(x).join('\n');
 
     r = await cli('finetune', '--from', small, '--data', shapes, '--freeze', 'block99', '--out', join(tmp.dir, 'x2'));
-    assert.match(errors(r)[0], /^xai-lens: --freeze: no stage "block99" in the base model; expected none, backbone or a comma list of: stem, block0, /);
+    assert.match(firstError(r), /^xai-lens: --freeze: no stage "block99" in the base model; expected none, backbone or a comma list of: stem, block0, /);
     r = await cli('finetune', '--from', small, '--data', shapes, '--attention', 'nope', '--out', join(tmp.dir, 'x2'));
-    assert.match(errors(r)[0], /^xai-lens: --attention must be none or one of se, cbam/);
+    assert.match(firstError(r), /^xai-lens: --attention must be none or one of se, cbam/);
     r = await cli('finetune', '--from', small, '--data', shapes, '--input-size', '32x32', '--out', join(tmp.dir, 'x2'));
     assert.deepEqual(errors(r), ['xai-lens: --input-size must be HxWxC with C 1 or 3 (e.g. 32x32x3), got "32x32"']);
   });
