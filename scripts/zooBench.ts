@@ -82,14 +82,14 @@ export function renderZooMarkdown(rows: ZooRow[]): string {
     'from scratch on MNIST within the stated budget per row; test accuracy on the 10 000 MNIST test images unless the row',
     'says fewer. Rows marked *partial* stopped at the budget before their planned epochs.',
     '',
-    '| Backbone | Attention | Parameters | MACs / image | Epochs | Test accuracy | Test loss | Training | Train img/s | Backend | Machine |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    '| Backbone | Attention | Parameters | MACs / image | Train images | Epochs | Test accuracy | Test loss | Training | Train img/s | Backend | Machine |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
   ];
   for (const r of rows) {
     const epochs = `${r.epochs}/${r.settings.epochsPlanned}${r.completed ? '' : ' *partial*'}`;
     const note = r.settings.testImages < 10000 ? ` (${r.settings.testImages} test images)` : '';
     lines.push(
-      `| ${r.backbone} | ${r.attention} | ${millions(r.params)} | ${millions(r.macs)} | ${epochs} | ${pct(r.testAccuracy)}${note} | ${r.testLoss === null ? '–' : r.testLoss.toFixed(4)} | ${r.trainingMinutes.toFixed(1)} min | ${r.trainImagesPerSecond.toFixed(0)} | ${r.backend} | ${r.machine} |`,
+      `| ${r.backbone} | ${r.attention} | ${millions(r.params)} | ${millions(r.macs)} | ${r.settings.trainImages} | ${epochs} | ${pct(r.testAccuracy)}${note} | ${r.testLoss === null ? '–' : r.testLoss.toFixed(4)} | ${r.trainingMinutes.toFixed(1)} min | ${r.trainImagesPerSecond.toFixed(0)} | ${r.backend} | ${r.machine} |`,
     );
   }
   lines.push('', '## The research, for comparison', '', '| Backbone | Attention | Parameters | Test accuracy |', '|---|---|---:|---:|');

@@ -43,26 +43,6 @@ const COMMANDS: Record<string, Command> = {
     },
     run: trainCommand,
   },
-  finetune: {
-    summary: 'a trained model with a new head for new classes, trained head first, then whole',
-    usage: `${FINETUNE_USAGE} [attention options: ${optionUsage(Object.assign({}, ...ATTENTIONS.map((a) => a.options)) as OptionSchema)}]`,
-    options: {
-      from: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, 'head-epochs': { type: 'string' },
-      lr: { type: 'string' }, freeze: { type: 'string' }, attention: { type: 'string' }, 'input-size': { type: 'string' }, 'batch-size': { type: 'string' },
-      seed: { type: 'string' }, 'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' }, threads: { type: 'string' },
-      ...schemaFlags(ATTENTIONS.map((a) => a.options)), ...backendOpt, ...jsonOpt,
-    },
-    run: finetuneCommand,
-  },
-  mistakes: {
-    summary: 'misclassified images, most confident first, with Grad-CAM thumbnails (and counterfactuals toward the true class)',
-    usage: MISTAKES_USAGE,
-    options: {
-      ...modelOpt, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, 'max-images': { type: 'string' },
-      counterfactual: { type: 'string' }, counterfactuals: { type: 'string' }, ...backendOpt, ...jsonOpt,
-    },
-    run: mistakesCommand,
-  },
   evaluate: {
     summary: 'accuracy, loss, per-class accuracy and confusion matrix on a dataset',
     usage: 'evaluate [--model <dir|default>] --data <mnist|fashion-mnist[:dir]|folder> [--split test|train] [--limit N] [--backend b] [--json]',
@@ -95,6 +75,26 @@ const COMMANDS: Record<string, Command> = {
     usage: 'info [--model <dir|default>]',
     options: { ...modelOpt, ...jsonOpt },
     run: infoCommand,
+  },
+  finetune: {
+    summary: 'a trained model with a new head for new classes, trained head first, then whole',
+    usage: `${FINETUNE_USAGE} [attention options: ${optionUsage(Object.assign({}, ...ATTENTIONS.map((a) => a.options)) as OptionSchema)}]`,
+    options: {
+      from: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, 'head-epochs': { type: 'string' },
+      lr: { type: 'string' }, freeze: { type: 'string' }, attention: { type: 'string' }, 'input-size': { type: 'string' }, 'batch-size': { type: 'string' },
+      seed: { type: 'string' }, 'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' }, threads: { type: 'string' },
+      ...schemaFlags(ATTENTIONS.map((a) => a.options)), ...backendOpt, ...jsonOpt,
+    },
+    run: finetuneCommand,
+  },
+  mistakes: {
+    summary: 'misclassified images, most confident first, with Grad-CAM thumbnails (and counterfactuals toward the true class)',
+    usage: MISTAKES_USAGE,
+    options: {
+      ...modelOpt, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, 'max-images': { type: 'string' },
+      counterfactual: { type: 'string' }, counterfactuals: { type: 'string' }, ...backendOpt, ...jsonOpt,
+    },
+    run: mistakesCommand,
   },
 };
 

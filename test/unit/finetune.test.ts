@@ -16,7 +16,7 @@ import { evaluateModel } from '../../src/engine/inference';
 import { loadModel, saveModel, readModelCard } from '../../src/engine/io/modelFolder';
 import { stageFolder } from '../../src/engine/io/stagedFolder';
 import { decodeImage, encodePng } from '../../src/engine/image/decode';
-import { getArchitecture, ATTENTIONS } from '../../src/engine/models/zoo';
+import { getArchitecture, ARCHITECTURES, ATTENTIONS } from '../../src/engine/models/zoo';
 import { defaultHeadEpochs, freezePlan, parseInputSize, rebuildForInput, replaceHead, stagePrefixes } from '../../src/engine/training/finetune';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import type { ModelCard } from '../../src/engine/modelCard';
@@ -232,6 +232,20 @@ describe('fine-tuning', function () {
     assert.ok(rebuilt.copied > 10 && rebuilt.copied <= rebuilt.total);
     small.dispose();
     rebuilt.model.dispose();
+  });
+
+  it('train builds and trains every zoo architecture from scratch (one step each)', async () => {
+    const flat = join(tmp.dir, 'flat');
+    writeShapesFolder(flat, { perClass: 4, flat: true, seed: 9 });
+    for (const arch of ARCHITECTURES) {
+      const out = join(tmp.dir, 'scratch', arch.id);
+      const r = await cli('train', '--model', arch.id, '--data', flat, '--epochs', '1', '--batch-size', '16', '--no-augment', '--threads', '1', '--out', out);
+      assert.equal(r.code, 0, `${arch.id}: ${errors(r).join('\n')}`);
+      const card = (await readModelCard(out))!;
+      assert.equal(card.architecture, arch.id);
+      assert.deepEqual(card.classNames, [...SHAPES]);
+      (await loadModel(out)).dispose();
+    }
   });
 
   it('prints one Keras-style line per epoch', () => {

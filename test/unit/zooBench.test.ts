@@ -53,7 +53,7 @@ describe('bench:zoo', function () {
 
     const md = readFileSync(join(tmp.dir, 'zoo.md'), 'utf8');
     assert.equal(md, renderZooMarkdown(rows));
-    assert.match(md, /\| MobileNetV2 \| SE \| [\d.]+ M \| [\d.]+ M \| 2\/2 \| [\d.]+ % \(40 test images\) \|/);
+    assert.match(md, /\| MobileNetV2 \| SE \| [\d.]+ M \| [\d.]+ M \| 96 \| 2\/2 \| [\d.]+ % \(40 test images\) \|/);
     assert.match(md, /\| ResNet50 \| CBAM \| 24\.0 M \| 98\.90 % \|/);
     assert.match(md, /\| EfficientNetB0 \| CBAM \| 4\.4 M \| 97\.05 % \|/);
     assert.match(md, /\| MobileNetV2 \| CBAM \| 2\.6 M \| 97\.60 % \|/);

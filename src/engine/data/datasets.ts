@@ -220,11 +220,6 @@ export async function loadImageFolder(dir: string, shape: ImageShape, opts: Imag
   if (found.length === 0) {
     throw new XaiLensError('no class subfolders: expected one folder per class containing PNG/JPEG images', dir);
   }
-  // One class cannot be told apart from anything; the check is for folders that name their own classes (a test split
-  // may hold a subset of train's).
-  if (!opts.classNames && found.length < 2) {
-    throw new XaiLensError(`only one class folder ('${found[0]}'): a classifier needs at least two, one subfolder per class`, dir);
-  }
   const classNames = opts.classNames ?? found;
   for (const c of found) {
     if (!classNames.includes(c)) {
@@ -237,6 +232,11 @@ export async function loadImageFolder(dir: string, shape: ImageShape, opts: Imag
     // A class without examples can't be learnt; when labelling against given classes (a test split) it is just absent.
     if (names.length === 0 && !opts.classNames) throw new XaiLensError(`class folder '${c}' has no .png/.jpg/.jpeg images`, dir);
     for (const f of names) files.push({ path: join(dir, c, f), rel: `${c}/${f}`, label: classNames.indexOf(c) });
+  }
+  // One class cannot be told apart from anything; the check is for folders that name their own classes (a test split
+  // may hold a subset of train's).
+  if (!opts.classNames && found.length < 2) {
+    throw new XaiLensError(`only one class folder ('${found[0]}'): a classifier needs at least two, one subfolder per class`, dir);
   }
 
   const [h, w, ch] = shape;
