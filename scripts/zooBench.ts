@@ -128,7 +128,10 @@ export async function runZooBench(o: ZooBenchOptions): Promise<ZooRow[]> {
         architecture: id, dataSpec: 'mnist', train: trainDs, validation, test: o.test, outDir: runDir, epochs: o.epochs,
         batchSize: o.batchSize ?? preset.batchSize, learningRate: preset.learningRate,
         modelOptions: Object.fromEntries(Object.entries(preset.modelOptions).filter(([k]) => k in arch.options)),
-        augmentation: preset.augmentation, schedule: preset.schedule, warmupEpochs: preset.warmupEpochs, plateau: preset.plateau,
+        augmentation: preset.augmentation, schedule: preset.schedule, plateau: preset.plateau,
+        // The preset warms up over one epoch; a short row (a few epochs) warms up over a fifth of it, or the whole row
+        // would be warm-up and end at the peak rate.
+        warmupEpochs: Math.min(preset.warmupEpochs ?? 1, o.epochs / 5),
         earlyStoppingPatience: preset.earlyStoppingPatience, threads: o.threads, resume, backend: o.backend, signal: controller.signal, progressIntervalMs: 0,
       })) {
         if (ev.type === 'progress' && o.abortAfterSteps !== undefined && ++steps >= o.abortAfterSteps) {

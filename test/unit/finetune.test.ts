@@ -95,8 +95,13 @@ describe('fine-tuning', function () {
     const x = await cli('explain', image, '--model', tuned, '--methods', 'gradcam', '--counterfactual', 'none', '--json', '--out', join(tmp.dir, 'x'));
     assert.equal(x.code, 0, errors(x).join('\n'));
     const again = join(tmp.dir, 'again');
-    const f = await cli('finetune', '--from', tuned, '--data', shapes, '--epochs', '1', '--limit', '60', '--attention', 'se', '--out', again, '--threads', '1');
+    const f = await cli('finetune', '--from', tuned, '--data', shapes, '--epochs', '2', '--head-epochs', '1', '--limit', '60', '--attention', 'se', '--out', again, '--threads', '2', '--json');
     assert.equal(f.code, 0, errors(f).join('\n'));
+    // Two threads across the unfreezing (the second thread is rebuilt with the new trainable layers).
+    const epochs = f.out.map((l) => JSON.parse(l) as { type: string; frozen?: number; record?: { trainLoss: number } }).filter((e) => e.type === 'epoch');
+    assert.deepEqual(epochs.map((e) => e.frozen !== undefined), [true, false]);
+    assert.ok(epochs.every((e) => Number.isFinite(e.record!.trainLoss)));
+    assert.equal((await readModelCard(again))!.training.threads, 2);
     const model = await loadModel(again);
     assert.ok(model.layers.some((l) => l.name === 'head_se'), 'an attention block before the new head');
     assert.equal((await readModelCard(again))!.finetune?.base.model, tuned);

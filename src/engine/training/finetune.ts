@@ -147,17 +147,19 @@ export function rebuildForInput(base: tf.LayersModel, card: ModelCard | undefine
     }
     const theirs = from?.getWeights() ?? [];
     if (theirs.length !== own.length) continue;
+    const made: tf.Tensor[] = [];
     const next = own.map((w, i) => {
       const t = theirs[i];
       if (t.shape.join() === w.shape.join()) return (copied++, t);
       // A convolution kernel [kh, kw, cin, cout] on the image: adapt across input channels.
       if (w.rank === 4 && t.rank === 4 && w.shape[0] === t.shape[0] && w.shape[1] === t.shape[1] && w.shape[3] === t.shape[3]) {
-        if (t.shape[2] === 1 && w.shape[2] === 3) return (copied++, tf.div(tf.tile(t, [1, 1, 3, 1]), 3));
-        if (t.shape[2] === 3 && w.shape[2] === 1) return (copied++, tf.sum(t, 2, true));
+        if (t.shape[2] === 1 && w.shape[2] === 3) return (copied++, made[made.push(tf.tidy(() => tf.div(tf.tile(t, [1, 1, 3, 1]), 3))) - 1]);
+        if (t.shape[2] === 3 && w.shape[2] === 1) return (copied++, made[made.push(tf.sum(t, 2, true)) - 1]);
       }
       return w;
     });
     layer.setWeights(next);
+    tf.dispose(made); // setWeights copied them into the layer's variables
   }
   return { model, copied, total };
 }
