@@ -43,7 +43,7 @@ const builds = [
     ...nodeCommon,
     entryPoints: {
       cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
-      'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts',
+      'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts', 'bench-zoo': 'scripts/bench-zoo.ts',
     },
     outdir: 'dist',
   },

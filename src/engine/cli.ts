@@ -11,8 +11,10 @@ import { evaluateCommand } from './cli/evaluate';
 import { infoCommand } from './cli/info';
 import { trainCommand } from './cli/train';
 import { explainCommand, layersCommand } from './cli/explain';
+import { FINETUNE_USAGE, finetuneCommand } from './cli/finetune';
+import { MISTAKES_USAGE, mistakesCommand } from './cli/mistakes';
 import { schemaFlags } from './cli/flags';
-import { ARCHITECTURES } from './models/zoo';
+import { ARCHITECTURES, ATTENTIONS } from './models/zoo';
 import { EXPLAINERS } from './explain/registry';
 import { COUNTERFACTUALS, NO_COUNTERFACTUAL } from './explain/counterfactuals/registry';
 import { COLORMAPS } from './image/render';
@@ -84,6 +86,26 @@ const COMMANDS: Record<string, Command> = {
     usage: 'info [--model <dir|default>]',
     options: { ...modelOpt, ...jsonOpt },
     run: infoCommand,
+  },
+  finetune: {
+    summary: 'a trained model with a new head for new classes, trained head first, then whole',
+    usage: `${FINETUNE_USAGE} [attention options: ${optionUsage(Object.assign({}, ...ATTENTIONS.map((a) => a.options)) as OptionSchema)}]`,
+    options: {
+      from: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, 'head-epochs': { type: 'string' },
+      lr: { type: 'string' }, freeze: { type: 'string' }, attention: { type: 'string' }, 'input-size': { type: 'string' }, 'batch-size': { type: 'string' },
+      seed: { type: 'string' }, 'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' }, threads: { type: 'string' },
+      ...schemaFlags(ATTENTIONS.map((a) => a.options)), ...backendOpt, ...jsonOpt,
+    },
+    run: finetuneCommand,
+  },
+  mistakes: {
+    summary: 'misclassified images, most confident first, with Grad-CAM thumbnails (and counterfactuals toward the true class)',
+    usage: MISTAKES_USAGE,
+    options: {
+      ...modelOpt, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, 'max-images': { type: 'string' },
+      counterfactual: { type: 'string' }, counterfactuals: { type: 'string' }, ...backendOpt, ...jsonOpt,
+    },
+    run: mistakesCommand,
   },
 };
 

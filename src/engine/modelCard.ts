@@ -42,6 +42,13 @@ export interface ModelCard {
     imagesPerSecond: number;
     completed: boolean;
   };
+  /** Present on models made by `xai-lens finetune`: what they were fine-tuned from and how. */
+  finetune?: {
+    base: { model: string; name?: string; architecture?: string; datasetHash?: string; inputShape: [number, number, number] };
+    /** The fine-tuning data as given, before the validation split (`dataset` describes the training part). */
+    data: { spec: string; hash: string; count: number; classNames: string[] };
+    recipe: Record<string, unknown>;
+  };
   metrics: { testAccuracy?: number; testLoss?: number; validationAccuracy?: number; validationLoss?: number };
   createdAt: string;
 }

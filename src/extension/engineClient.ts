@@ -43,6 +43,7 @@ export class EngineClient {
   private stopping = false;
   private readonly progressListeners = new Map<string, (p: ProgressParams) => void>();
   private readonly partialListeners = new Map<string, (r: ExplainResultPayload) => void>();
+  private readonly mistakeListeners = new Map<string, (p: EngineNotifications['engine/mistake']) => void>();
   private nextToken = 1;
 
   constructor(private readonly opts: EngineClientOptions) {}
@@ -71,6 +72,7 @@ export class EngineClient {
     const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     connection.onNotification(new NotificationType<EngineNotifications['engine/progress']>('engine/progress'), (p) => this.progressListeners.get(p.token)?.(p));
     connection.onNotification(new NotificationType<EngineNotifications['engine/partial']>('engine/partial'), (p) => this.partialListeners.get(p.token)?.(p.result));
+    connection.onNotification(new NotificationType<EngineNotifications['engine/mistake']>('engine/mistake'), (p) => this.mistakeListeners.get(p.token)?.(p));
     connection.listen();
     this.connection = connection;
     child.on('exit', (code, signal) => {
@@ -115,17 +117,25 @@ export class EngineClient {
   async request<K extends keyof EngineRequests>(
     name: K,
     params: EngineRequests[K]['params'],
-    opts: { token?: Cancellation; onProgress?: (p: ProgressParams) => void; onPartial?: (r: ExplainResultPayload) => void } = {},
+    opts: {
+      token?: Cancellation;
+      onProgress?: (p: ProgressParams) => void;
+      onPartial?: (r: ExplainResultPayload) => void;
+      /** engine/mistakes: each mistake as it is finished. */
+      onMistake?: (p: EngineNotifications['engine/mistake']) => void;
+    } = {},
   ): Promise<EngineRequests[K]['result']> {
     await this.start();
     const progressToken = `p${this.nextToken++}`;
     if (opts.onProgress) this.progressListeners.set(progressToken, opts.onProgress);
     if (opts.onPartial) this.partialListeners.set(progressToken, opts.onPartial);
+    if (opts.onMistake) this.mistakeListeners.set(progressToken, opts.onMistake);
     try {
       return await this.call(name, { ...params, progressToken }, opts.token);
     } finally {
       this.progressListeners.delete(progressToken);
       this.partialListeners.delete(progressToken);
+      this.mistakeListeners.delete(progressToken);
     }
   }
 

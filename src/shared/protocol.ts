@@ -8,6 +8,8 @@ import type { Descriptor } from './descriptors';
  * Arrays travel as plain number[] (JSON); images are model-input pixels in [0, 1], row-major, channels last.
  */
 
+import type { MistakeParams, MistakesParams, MistakesReport } from './mistakes';
+
 // ---------------------------------------------------------------------------------------------------------------
 // Engine RPC
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,6 +173,7 @@ export interface EngineRequests {
   'engine/describe': { params: Record<string, never>; result: EngineDescription };
   'engine/loadModel': { params: LoadModelParams; result: ModelInfo };
   'engine/explain': { params: ExplainParams; result: ExplainResultPayload };
+  'engine/mistakes': { params: MistakesParams; result: MistakesReport };
 }
 
 /** The explanation so far (prediction and the methods finished), sent after each method so panels paint early. */
@@ -182,6 +185,7 @@ export interface PartialResultParams {
 export interface EngineNotifications {
   'engine/progress': ProgressParams;
   'engine/partial': PartialResultParams;
+  'engine/mistake': MistakeParams;
 }
 
 /** Error codes the engine returns in JSON-RPC errors (the message is always one user-readable line). */

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { loadDataset, splitTrainVal, subset } from '../data/datasets';
 import { ARCHITECTURES, getArchitecture } from '../models/zoo';
-import { train, type LearningRateSchedule, type TrainEvent } from '../training/trainer';
+import { train, type LearningRateSchedule } from '../training/trainer';
+import { stageFolder } from '../io/stagedFolder';
+import { abortOnSigint, reportRun } from './trainOutput';
 import { secondThreadPays } from '../parallel/replica';
 import { getPreset } from '../training/presets';
 import { XaiLensError } from '../errors';
@@ -9,36 +11,6 @@ import { startBackend, type Io } from './common';
 import { numberFlag, optionsFromFlags, requireFlag, stringFlag } from './flags';
 
 type Values = Record<string, string | boolean | undefined>;
-
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
-}
-
-function describe(ev: TrainEvent): string | undefined {
-  switch (ev.type) {
-    case 'start':
-      return `training ${ev.trainCount} images (validation ${ev.validationCount}), ${ev.params} params, ${(ev.macsPerImage / 1e6).toFixed(2)} M MACs/image, epochs ${ev.startEpoch}..${ev.epochs}`;
-    case 'progress':
-      return `epoch ${ev.epoch}/${ev.epochs} batch ${ev.batch}/${ev.batches} loss ${ev.loss.toFixed(4)} acc ${(ev.accuracy * 100).toFixed(2)}% ${ev.imagesPerSecond.toFixed(1)} img/s ETA ${formatSeconds(ev.etaSeconds)}`;
-    case 'epoch': {
-      const r = ev.record;
-      return `epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(4)} acc ${(r.trainAccuracy * 100).toFixed(2)}% | val loss ${r.valLoss.toFixed(4)} acc ${(r.valAccuracy * 100).toFixed(2)}% | lr ${r.learningRate.toExponential(2)} | ${r.imagesPerSecond.toFixed(1)} img/s | ${formatSeconds(r.seconds)}${ev.improved ? ' *' : ''}`;
-    }
-    case 'learning-rate':
-      return `learning rate ${ev.from.toExponential(2)} -> ${ev.to.toExponential(2)} (validation loss plateaued)`;
-    case 'checkpoint':
-      return `checkpoint saved: ${ev.dir} (epoch ${ev.epoch})`;
-    case 'early-stop':
-      return `early stopping after epoch ${ev.epoch}`;
-    case 'done': {
-      const m = ev.card.metrics;
-      const test = m.testAccuracy !== undefined ? `test accuracy ${(m.testAccuracy * 100).toFixed(2)}%, test loss ${m.testLoss?.toFixed(4)}` : 'no test split';
-      return ev.cancelled ? `cancelled; the last complete epoch is kept (${test})` : `done: ${test}, ${formatSeconds(ev.card.training.seconds)}`;
-    }
-  }
-}
 
 export async function trainCommand(values: Values, _positionals: string[], io: Io): Promise<number> {
   const usage = 'train --model <name> --data <mnist|fashion-mnist|folder>';
@@ -66,55 +38,39 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
   const backend = await startBackend(stringFlag(values, 'backend'), io);
   const threads = threadsFlag === 'auto' ? (secondThreadPays(backend.name) ? 2 : 1) : Number(threadsFlag);
   if (threads === 2) io.err('threads: 2 (half of every batch in a worker thread)');
-  const full = await loadDataset(spec, 'train', [28, 28, 1]);
+  const dataOpts = { onWarning: (m: string) => io.err(m), onNote: (m: string) => io.err(m) };
+  const full = await loadDataset(spec, 'train', [28, 28, 1], dataOpts);
   let { train: trainDs, val: validation } = splitTrainVal(full, valFraction, seed);
   const limit = numberFlag(values, 'limit', trainDs.count, { integer: true, min: 1 });
   if (limit < trainDs.count) trainDs = subset(trainDs, Array.from({ length: limit }, (_, i) => i));
   if (limit < validation.count) validation = subset(validation, Array.from({ length: Math.max(1, Math.round(limit * valFraction)) }, (_, i) => i));
   let test;
   try {
-    test = await loadDataset(spec, 'test', full.shape);
+    test = await loadDataset(spec, 'test', full.shape, dataOpts);
   } catch {
     test = undefined; // a folder without a test/ subfolder: the card reports validation metrics only
   }
 
-  const controller = new AbortController();
-  const onSigint = () => {
-    if (controller.signal.aborted) process.exit(130);
-    io.err('cancelling after this batch; the last complete epoch stays saved (Ctrl-C again to quit now)');
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
-  let cancelled = false;
-  let lastLine = 0;
+  // A good model already in --out is replaced only by a complete one (a resume continues in place).
+  const out = values.resume ? undefined : stageFolder(outDir);
+  const runDir = out?.dir ?? outDir;
+  const sigint = abortOnSigint(io);
   try {
-    for await (const ev of train({
-      architecture: arch.id, dataSpec: spec, train: trainDs, validation, test, outDir, epochs, batchSize, learningRate, modelOptions, seed,
+    const result = await reportRun(train({
+      architecture: arch.id, dataSpec: spec, train: trainDs, validation, test, outDir: runDir, epochs, batchSize, learningRate, modelOptions, seed,
       augmentation: values['no-augment'] ? false : preset.augmentation, plateau: preset.plateau,
       schedule: schedule as LearningRateSchedule, warmupEpochs: preset.warmupEpochs, threads,
       earlyStoppingPatience: preset.earlyStoppingPatience, resume: Boolean(values.resume), backend: backend.description,
       resumeLearningRate: values.resume && values.lr !== undefined ? learningRate : undefined,
-      signal: controller.signal,
-    })) {
-      if (values.json) {
-        io.out(JSON.stringify(ev.type === 'done' ? { type: 'done', cancelled: ev.cancelled, card: ev.card } : ev));
-      }
-      const line = describe(ev);
-      if (ev.type === 'progress') {
-        // Progress is frequent: overwrite one line on a terminal, otherwise log every 15 s.
-        if (io.isTty && !values.json) process.stderr.write(`\r${line}\x1b[K`);
-        else if (performance.now() - lastLine > 15000) {
-          io.err(line!);
-          lastLine = performance.now();
-        }
-        continue;
-      }
-      if (io.isTty && !values.json) process.stderr.write('\r\x1b[K');
-      if (line) io.err(line);
-      if (ev.type === 'done') cancelled = ev.cancelled;
-    }
+      signal: sigint.signal,
+    }), io, Boolean(values.json));
+    if (result.epochs > 0) await out?.commit();
+    else await out?.abandon();
+    return result.code;
+  } catch (e) {
+    await out?.abandon();
+    throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    sigint.dispose();
   }
-  return cancelled ? 130 : 0;
 }

@@ -26,6 +26,8 @@ export interface ImageDataset {
   /** sha256 hex of the source bytes (images then labels); stable across machines and runs. */
   hash: string;
   count: number;
+  /** Image folders: each image's path relative to the folder ("cat/001.png"), index = image. */
+  files?: string[];
 }
 
 export type Split = 'train' | 'test';
@@ -184,6 +186,11 @@ export interface ImageFolderOptions {
    * dropping training data would change results unnoticed. With this callback they are skipped and reported here.
    */
   onWarning?: (message: string) => void;
+  /**
+   * Told once, after loading, how many images had another size or channel count than `shape` and were converted
+   * (e.g. "converted to 28×28×1: 12 of another size (64×64 …), 3 with 3 channels"). Not called when none were.
+   */
+  onNote?: (message: string) => void;
   /** Dataset name; default the folder's name. */
   name?: string;
 }
@@ -226,6 +233,11 @@ export async function loadImageFolder(dir: string, shape: ImageShape, opts: Imag
     if (names.length === 0 && !opts.classNames) throw new XaiLensError(`class folder '${c}' has no .png/.jpg/.jpeg images`, dir);
     for (const f of names) files.push({ path: join(dir, c, f), rel: `${c}/${f}`, label: classNames.indexOf(c) });
   }
+  // One class cannot be told apart from anything; the check is for folders that name their own classes (a test split
+  // may hold a subset of train's).
+  if (!opts.classNames && found.length < 2) {
+    throw new XaiLensError(`only one class folder ('${found[0]}'): a classifier needs at least two, one subfolder per class`, dir);
+  }
 
   const [h, w, ch] = shape;
   const per = h * w * ch;
@@ -234,6 +246,10 @@ export async function loadImageFolder(dir: string, shape: ImageShape, opts: Imag
   const hash = createHash('sha256');
   const errors: string[] = [];
   let n = 0;
+  const loaded: string[] = [];
+  let otherSize = 0;
+  let otherChannels = 0;
+  const sizesSeen = new Set<string>();
   // Reads run a few files ahead of decoding; results are consumed in sorted order so the hash is stable.
   const AHEAD = 8;
   const reads: Array<Promise<Buffer | Error>> = [];
@@ -249,8 +265,15 @@ export async function loadImageFolder(dir: string, shape: ImageShape, opts: Imag
     try {
       if (buf instanceof Error) throw new XaiLensError(`cannot read file: ${buf.message}`, f.path);
       const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-      const img: RasterImage = toModelInput(decodeFileBytes(bytes, f.path), shape);
+      const decoded = decodeFileBytes(bytes, f.path);
+      if (decoded.height !== h || decoded.width !== w) {
+        otherSize++;
+        if (sizesSeen.size < 4) sizesSeen.add(`${decoded.height}×${decoded.width}`);
+      }
+      if (decoded.channels !== ch) otherChannels++;
+      const img: RasterImage = toModelInput(decoded, shape);
       images.set(img.data, n * per);
+      loaded.push(f.rel);
       labels[n++] = f.label;
       hash.update(`${f.rel}\0${bytes.length}\0`);
       hash.update(bytes);
@@ -266,6 +289,12 @@ export async function loadImageFolder(dir: string, shape: ImageShape, opts: Imag
     throw new XaiLensError(`${errors.length} of ${files.length} images could not be loaded: ${shown}${more}`, dir);
   }
   if (n === 0) throw new XaiLensError('no image could be loaded', dir);
+  if (opts.onNote && (otherSize || otherChannels)) {
+    const parts = [];
+    if (otherSize) parts.push(`${otherSize} of another size (${[...sizesSeen].slice(0, 3).join(', ')}${sizesSeen.size > 3 ? ', …' : ''})`);
+    if (otherChannels) parts.push(`${otherChannels} with another channel count`);
+    opts.onNote(`${dir}: converted to ${h}×${w}×${ch}: ${parts.join(', ')} of ${n} images`);
+  }
   return {
     name: opts.name ?? basename(dir),
     images: n === files.length ? images : images.slice(0, n * per),
@@ -276,6 +305,7 @@ export async function loadImageFolder(dir: string, shape: ImageShape, opts: Imag
     source: dir,
     hash: hash.digest('hex'),
     count: n,
+    files: loaded,
   };
 }
 
@@ -294,26 +324,52 @@ export function convertDataset(ds: ImageDataset, shape: ImageShape): ImageDatase
   return { ...ds, images: out, shape: [shape[0], shape[1], shape[2]] };
 }
 
-const SPEC_HELP = "expected 'mnist', 'fashion-mnist', 'fashion-mnist:<folder>' or a folder with one subfolder per class";
+const SPEC_HELP = "expected 'mnist', 'fashion-mnist', 'fashion-mnist:<folder>', a folder of IDX files or a folder with one subfolder per class";
 
 /**
  * Loads a dataset by spec. A folder with train/ (and test/) subfolders is split that way, and test is labelled with
  * train's classes; any other folder is all training data. `shape` converts built-in sets and sizes folder images
  * (default 28×28×1).
  */
-export async function loadDataset(spec: string, split: Split, shape?: ImageShape): Promise<ImageDataset> {
+export async function loadDataset(
+  spec: string,
+  split: Split,
+  shape?: ImageShape,
+  folder: Pick<ImageFolderOptions, 'onWarning' | 'onNote'> = {},
+): Promise<ImageDataset> {
   checkSplit(split);
   let ds: ImageDataset;
   if (spec === 'mnist') ds = await loadMnist(split);
   else if (spec === 'fashion-mnist') ds = await loadFashionMnist(split);
   else if (spec.startsWith('fashion-mnist:')) ds = await loadFashionMnist(split, spec.slice('fashion-mnist:'.length));
-  else if (await isDirectory(spec)) return loadFolderSplit(spec, split, shape ?? DEFAULT_FOLDER_SHAPE);
+  else if (await isIdxFolder(spec, split)) ds = await loadIdxFolder(spec, split);
+  else if (await isDirectory(spec)) return loadFolderSplit(spec, split, shape ?? DEFAULT_FOLDER_SHAPE, folder);
   else if (await exists(spec)) throw new XaiLensError(`is a file, not a dataset: ${SPEC_HELP}`, spec);
   else throw new XaiLensError(`unknown dataset (no such folder): ${SPEC_HELP}`, spec);
   return shape ? convertDataset(ds, shape) : ds;
 }
 
-async function loadFolderSplit(dir: string, split: Split, shape: ImageShape): Promise<ImageDataset> {
+/** A folder holding the four IDX files (raw or gzipped) of an MNIST-like set with numeric labels. */
+async function isIdxFolder(dir: string, split: Split): Promise<boolean> {
+  const names = idxNames(split);
+  return (await exists(join(dir, names.images))) || (await exists(join(dir, names.images + '.gz')));
+}
+
+/** The IDX files of an MNIST-like set elsewhere; classes are the label values 0..max over both splits' label file. */
+async function loadIdxFolder(dir: string, split: Split): Promise<ImageDataset> {
+  const names = idxNames(split);
+  const gz = !(await exists(join(dir, names.images)));
+  const labelPath = join(dir, names.labels + (gz ? '.gz' : ''));
+  // The train labels decide the class count, so both splits label against the same list.
+  const trainLabels = join(dir, idxNames('train').labels + (gz ? '.gz' : ''));
+  const labels = parseIdx(await readIdxBytes((await exists(trainLabels)) ? trainLabels : labelPath), labelPath);
+  let max = 0;
+  for (let i = 0; i < labels.data.length; i++) max = Math.max(max, labels.data[i]);
+  const classNames = Array.from({ length: max + 1 }, (_, i) => String(i));
+  return loadIdxPair(dir, split, gz, { name: `${basename(dir)}-${split}`, classNames });
+}
+
+async function loadFolderSplit(dir: string, split: Split, shape: ImageShape, folder: Pick<ImageFolderOptions, 'onWarning' | 'onNote'>): Promise<ImageDataset> {
   const trainDir = join(dir, 'train');
   const testDir = join(dir, 'test');
   const name = `${basename(dir)}-${split}`;
@@ -321,11 +377,11 @@ async function loadFolderSplit(dir: string, split: Split, shape: ImageShape): Pr
     if (split === 'test') {
       throw new XaiLensError('no test/ subfolder: a folder without train/ and test/ is all training data', dir);
     }
-    return loadImageFolder(dir, shape, { name });
+    return loadImageFolder(dir, shape, { ...folder, name });
   }
-  if (split === 'train') return loadImageFolder(trainDir, shape, { name });
+  if (split === 'train') return loadImageFolder(trainDir, shape, { ...folder, name });
   if (!(await isDirectory(testDir))) throw new XaiLensError('has train/ but no test/ subfolder', dir);
-  return loadImageFolder(testDir, shape, { name, classNames: await listDirs(trainDir) });
+  return loadImageFolder(testDir, shape, { ...folder, name, classNames: await listDirs(trainDir) });
 }
 
 /** Copies the chosen examples, in the given order. The hash derives from the parent's and the indices. */
@@ -343,7 +399,8 @@ export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.n
     labels[k] = ds.labels[i];
   }
   const hash = createHash('sha256').update(ds.hash).update(new Uint8Array(idx.buffer)).digest('hex');
-  return { ...ds, name, images, labels, shape: [...ds.shape], classNames: [...ds.classNames], hash, count: n };
+  const files = ds.files ? Array.from(idx, (i) => ds.files![i]) : undefined;
+  return { ...ds, name, images, labels, shape: [...ds.shape], classNames: [...ds.classNames], hash, count: n, files };
 }
 
 /**

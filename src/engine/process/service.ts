@@ -14,6 +14,9 @@ import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { resolve } from 'node:path';
 import type { ModelCard } from '../modelCard';
+import { loadDataset, subset } from '../data/datasets';
+import { findMistakes } from '../mistakes';
+import type { MistakeParams, MistakesParams, MistakesReport } from '../../shared/mistakes';
 import type { ExplainResult } from '../explain/explain';
 import type {
   EngineDescription, EngineInfo, ExplainParams, ExplainResultPayload, InitializeParams, ModelInfo, PartialResultParams, ProgressParams,
@@ -33,7 +36,24 @@ export class EngineService {
   constructor(
     private readonly progress: (p: ProgressParams) => void = () => undefined,
     private readonly partial: (p: PartialResultParams) => void = () => undefined,
+    private readonly mistake: (p: MistakeParams) => void = () => undefined,
   ) {}
+
+  /** The misclassified images of a dataset (src/engine/mistakes.ts); each is sent as an 'engine/mistake' when done. */
+  async mistakes(p: MistakesParams, signal?: AbortSignal): Promise<MistakesReport> {
+    const m = await this.warm(p.modelDir);
+    let ds = await loadDataset(p.data, p.split ?? 'test', m.view.inputShape, { onWarning: () => undefined });
+    if (p.maxImages && p.maxImages < ds.count) ds = subset(ds, Array.from({ length: p.maxImages }, (_, i) => i));
+    const token = p.progressToken ?? '';
+    const report = await findMistakes(m.model, ds, {
+      limit: p.limit, counterfactual: p.counterfactual, counterfactuals: p.counterfactuals, seed: 1, signal,
+      onMistake: (mistake, done, total) => {
+        this.mistake({ token, mistake, done, total });
+        this.progress({ token, done, total, message: mistake.file ?? `#${mistake.index}` });
+      },
+    });
+    return { ...report, classNames: m.info.classNames };
+  }
 
   async initialize(p: InitializeParams): Promise<EngineInfo> {
     this.backend = await initBackend(parseBackendChoice(p.backend));
