@@ -10,6 +10,8 @@
 // Engine RPC
 // ---------------------------------------------------------------------------------------------------------------
 
+import type { ModelDetails } from './modelFormats';
+
 export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export type CounterfactualMethod = 'gradient' | 'growing-spheres' | 'none';
 export const METHOD_IDS = ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime'] as const;
@@ -40,6 +42,8 @@ export interface ModelInfo {
   testLoss?: number;
   layers: LayerInfo[];
   defaultLayer: string;
+  /** Format, preprocessing, display names, alpha background and importer notes (src/shared/modelFormats.ts). */
+  details?: ModelDetails;
 }
 
 export interface InitializeParams {
@@ -47,7 +51,16 @@ export interface InitializeParams {
 }
 
 export interface LoadModelParams {
+  /** A model folder or file (TF.js, .keras, .h5, .onnx). */
   dir: string;
+  /** Load even when over LARGE_MODEL_BYTES (the user confirmed). */
+  allowLargeModel?: boolean;
+}
+
+/** A model card as text (JSON), for *Show Model Card*. */
+export interface ModelCardResult {
+  name: string;
+  json: string;
 }
 
 export interface ExplainParams {
@@ -64,6 +77,7 @@ export interface ExplainParams {
   methodOptions?: Partial<Record<MethodId, Record<string, number>>>;
   /** Token echoed in progress notifications, so the client can route them. */
   progressToken?: string;
+  allowLargeModel?: boolean;
 }
 
 export interface ImagePayload {
@@ -121,6 +135,8 @@ export interface ExplainResultPayload {
   /** The image as the model saw it (resized, channel-converted, possibly inverted). */
   input: ImagePayload;
   inverted: boolean;
+  /** What was done to the image beyond resizing (alpha compositing, channel conversion), one line each. */
+  inputNotes?: string[];
   prediction: { label: number; probabilities: number[] };
   target: number;
   layer: string;
@@ -141,6 +157,7 @@ export interface EngineRequests {
   'engine/initialize': { params: InitializeParams; result: EngineInfo };
   'engine/loadModel': { params: LoadModelParams; result: ModelInfo };
   'engine/explain': { params: ExplainParams; result: ExplainResultPayload };
+  'engine/modelCard': { params: LoadModelParams; result: ModelCardResult };
 }
 
 /** The explanation so far (prediction and the methods finished), sent after each method so panels paint early. */

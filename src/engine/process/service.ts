@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/backends';
-import { loadModel, readModelCard } from '../io/modelFolder';
+import { importModel, type ImportedModel } from '../io/modelFormats';
+import { importedModelCard } from '../io/importedCard';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
 import { explainImage } from '../explain/explain';
 import { EXPLAINERS, parseMethods } from '../explain/registry';
@@ -12,17 +13,17 @@ import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { countMacs } from '../models/modelStats';
 import { resolve } from 'node:path';
-import type { ModelCard } from '../modelCard';
 import type { ExplainResult } from '../explain/explain';
 import type { RasterImage } from '../image/imageMath';
 import type {
-  EngineInfo, ExplainParams, ExplainResultPayload, HeatmapPayload, InitializeParams, MethodId, ModelInfo, PartialResultParams, ProgressParams,
+  EngineInfo, ExplainParams, ExplainResultPayload, HeatmapPayload, InitializeParams, LoadModelParams, MethodId, ModelCardResult, ModelInfo, PartialResultParams,
+  ProgressParams,
 } from '../../shared/protocol';
 
 interface WarmModel {
   model: tf.LayersModel;
   view: ModelViewImpl;
-  card?: ModelCard;
+  imported: ImportedModel;
   info: ModelInfo;
 }
 
@@ -40,47 +41,62 @@ export class EngineService {
     return { backend: this.backend.name, description: this.backend.description, warning: this.backend.warning, pid: process.pid };
   }
 
-  private async warm(dir: string): Promise<WarmModel> {
+  private async warm(dir: string, allowLarge = false): Promise<WarmModel> {
     if (!this.backend) await this.initialize({ backend: 'auto' });
     const key = resolve(dir);
     let m = this.models.get(key);
     if (!m) {
-      const model = await loadModel(key);
-      const card = await readModelCard(key);
-      const view = createModelView(model);
+      const imported = await importModel(key, { allowLarge });
+      const { model, card } = imported;
+      let view: ModelViewImpl;
+      try {
+        view = createModelView(model);
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
       const info: ModelInfo = {
         dir: key,
-        name: card?.name ?? model.name,
-        architecture: card?.architecture ?? model.name,
-        params: model.countParams(),
+        name: imported.name,
+        architecture: imported.architecture,
+        params: imported.params,
         macsPerImage: card?.macsPerImage ?? countMacs(model),
         inputShape: view.inputShape,
-        classNames: card?.classNames ?? Array.from({ length: view.numClasses }, (_, i) => String(i)),
+        classNames: imported.classNames,
         testAccuracy: card?.metrics.testAccuracy,
         testLoss: card?.metrics.testLoss,
         layers: view.spatialLayers.map((l) => ({ name: l.name, shape: l.shape, className: l.className })),
         defaultLayer: view.defaultLayer,
+        details: imported.details,
       };
-      m = { model, view, card, info };
+      m = { model, view, imported, info };
       this.models.set(key, m);
     }
     return m;
   }
 
-  async loadModel(dir: string): Promise<ModelInfo> {
-    return (await this.warm(dir)).info;
+  async loadModel(dir: string, allowLarge = false): Promise<ModelInfo> {
+    return (await this.warm(dir, allowLarge)).info;
+  }
+
+  /** The model card as JSON text: model-card.json for models trained here, a generated card for any other. */
+  async modelCard(p: LoadModelParams): Promise<ModelCardResult> {
+    const m = await this.warm(p.dir, p.allowLargeModel);
+    const card = m.imported.card ? { dir: m.info.dir, ...m.imported.card } : importedModelCard(m.imported);
+    return { name: m.info.name, json: JSON.stringify(card, null, 2) };
   }
 
   async explain(p: ExplainParams, signal?: AbortSignal): Promise<ExplainResultPayload> {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const img = await readImageFile(p.imagePath);
-    const m = await this.warm(p.modelDir);
-    const prepared = prepareForModel(img, m.view.inputShape, m.card);
+    const m = await this.warm(p.modelDir, p.allowLargeModel);
+    const details = m.imported.details;
+    const prepared = prepareForModel(img, m.view.inputShape, details, details.alphaBackground);
     const token = p.progressToken ?? '';
     const total = methods.length + (p.counterfactual !== 'none' ? 1 : 0);
     this.progress({ token, done: 0, total, message: 'predicting' });
-    const payload = (r: ExplainResult) => this.toPayload(p.imagePath, m, prepared.image, prepared.inverted, r, performance.now() - t0);
+    const payload = (r: ExplainResult) => ({ ...this.toPayload(p.imagePath, m, prepared.image, prepared.inverted, r, performance.now() - t0), inputNotes: prepared.notes });
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,
       methodOptions: p.methodOptions, seed: 1, signal,
