@@ -250,7 +250,7 @@ function assignH5(model: tf.LayersModel, weightsRoot: hdf5.Group): void {
     }
     if (!layer.weights.length) continue;
     const g = child(weightsRoot, layer.name) as hdf5.Group | undefined;
-    if (!g) throw new KerasImportError(`model_weights has no group for layer "${layer.name}" (${layer.getClassName()})`);
+    if (!g) throw new KerasImportError(`model_weights has no group for layer "${layer.name}" (${layer.getClassName()}; truncated file?)`);
     const names = strings(g.attrs.weight_names);
     const tensors = names.map((n) => {
       const d = child(g, n) as hdf5.Dataset | undefined;
@@ -334,7 +334,7 @@ export async function importKeras(bytes: Uint8Array, kind: 'keras' | 'keras-h5')
     if (kind === 'keras') assignKeras3(model, configLayers, weights, '');
     else {
       const root = child(weights, 'model_weights') as hdf5.Group | undefined;
-      if (!root) throw new KerasImportError('the .h5 file has no model_weights group');
+      if (!root) throw new KerasImportError('the .h5 file has no model_weights group (truncated file?)');
       assignH5(model, root);
     }
   } catch (e) {
