@@ -19,6 +19,8 @@ import { createModelView } from '../../src/engine/explain/modelView';
 import { explainImage } from '../../src/engine/explain/explain';
 import { parseMethods } from '../../src/engine/explain/registry';
 import { prepareForModel } from '../../src/engine/preprocess';
+import { decodeImage, jpegOrientation } from '../../src/engine/image/decode';
+import * as jpeg from 'jpeg-js';
 import { maxAbsDiff, tempDir } from './helpers';
 
 const MODELS = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'models');
@@ -267,6 +269,48 @@ describe('model formats', () => {
       assert.deepEqual(p.notes, ['transparent pixels composited onto #808080 (test)']);
       const gray = prepareForModel(img, [1, 2, 1], undefined, { rgb: [0, 0, 0], reason: 'zero' });
       assert.deepEqual(gray.notes, ['transparent pixels composited onto #000000 (zero)', 'RGB image converted to gray (the model takes 1 channel)']);
+    });
+
+    it('JPEG EXIF orientation is applied (6: rotate 90° clockwise, 3: 180°, 8: 90° counter-clockwise)', () => {
+      // 16×8, left half black, right half white.
+      const w = 16;
+      const h = 8;
+      const rgba = new Uint8Array(w * h * 4);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          rgba.fill(x < 8 ? 0 : 255, (y * w + x) * 4, (y * w + x) * 4 + 3);
+          rgba[(y * w + x) * 4 + 3] = 255;
+        }
+      }
+      const plain = jpeg.encode({ data: rgba, width: w, height: h }, 100).data;
+      const withOrientation = (o: number): Uint8Array => {
+        // APP1: "Exif\0\0", little-endian TIFF header, IFD0 with one entry: 0x0112 SHORT 1 = o.
+        const tiff = [0x49, 0x49, 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, o, 0, 0, 0, 0, 0, 0, 0];
+        const body = [0x45, 0x78, 0x69, 0x66, 0, 0, ...tiff];
+        const app1 = [0xff, 0xe1, (body.length + 2) >> 8, (body.length + 2) & 0xff, ...body];
+        return Uint8Array.from([...plain.subarray(0, 2), ...app1, ...plain.subarray(2)]);
+      };
+      const mean = (img: { width: number; channels: number; data: Float32Array }, x0: number, y0: number, x1: number, y1: number) => {
+        let sum = 0;
+        let n = 0;
+        for (let y = y0; y < y1; y++) {
+          for (let x = x0; x < x1; x++) {
+            sum += img.data[(y * img.width + x) * img.channels];
+            n++;
+          }
+        }
+        return sum / n;
+      };
+      assert.equal(jpegOrientation(plain), 1);
+      const r6 = decodeImage(withOrientation(6), 'r6.jpg');
+      assert.equal(jpegOrientation(withOrientation(6)), 6);
+      assert.deepEqual([r6.width, r6.height], [8, 16]);
+      assert.ok(mean(r6, 0, 0, 8, 6) < 0.1 && mean(r6, 0, 10, 8, 16) > 0.9, 'left (black) half is on top after a clockwise turn');
+      const r8 = decodeImage(withOrientation(8), 'r8.jpg');
+      assert.ok(mean(r8, 0, 0, 8, 6) > 0.9 && mean(r8, 0, 10, 8, 16) < 0.1, 'left half is at the bottom after a counter-clockwise turn');
+      const r3 = decodeImage(withOrientation(3), 'r3.jpg');
+      assert.deepEqual([r3.width, r3.height], [16, 8]);
+      assert.ok(mean(r3, 0, 0, 6, 8) > 0.9 && mean(r3, 10, 0, 16, 8) < 0.1, 'halves swap sides after 180°');
     });
   });
 });
