@@ -21,6 +21,8 @@ import { parseMethods } from '../../src/engine/explain/registry';
 import { prepareForModel } from '../../src/engine/preprocess';
 import { decodeImage, jpegOrientation } from '../../src/engine/image/decode';
 import * as jpeg from 'jpeg-js';
+import { main } from '../../src/engine/cli';
+import { encodePng } from '../../src/engine/image/decode';
 import { maxAbsDiff, tempDir } from './helpers';
 
 const MODELS = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'models');
@@ -311,6 +313,59 @@ describe('model formats', () => {
       const r3 = decodeImage(withOrientation(3), 'r3.jpg');
       assert.deepEqual([r3.width, r3.height], [16, 8]);
       assert.ok(mean(r3, 0, 0, 6, 8) > 0.9 && mean(r3, 10, 0, 16, 8) < 0.1, 'halves swap sides after 180°');
+    });
+  });
+
+  describe('CLI with model files', () => {
+    async function cli(...argv: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false });
+      return { code, out, err: err.filter((l) => !l.startsWith('backend: ')) };
+    }
+
+    it('predict --json --model <file.onnx>: probabilities as onnxruntime gives them; a non-image and a truncated image get one line each', async () => {
+      const t = tempDir();
+      try {
+        // A 28×28 RGBA image, half transparent: composited, converted to gray, and said so.
+        const data = new Float32Array(28 * 28 * 4).map((_, i) => (i % 4 === 3 ? (i < 28 * 14 * 4 ? 0 : 1) : ((i * 7) % 11) / 10));
+        const png = join(t.dir, 'a.png');
+        writeFileSync(png, encodePng({ width: 28, height: 28, channels: 4, data }));
+        const text = join(t.dir, 'notes.png');
+        writeFileSync(text, 'this is not an image');
+        const cut = join(t.dir, 'cut.png');
+        writeFileSync(cut, readFileSync(png).subarray(0, 60));
+        const r = await cli('predict', '--json', '--backend', 'wasm', '--model', join(ONNX, 'cnn28.onnx'), png, text, cut);
+        assert.equal(r.code, 1);
+        assert.equal(r.out.length, 1);
+        const line = JSON.parse(r.out[0]) as { file: string; probabilities: number[]; notes: string[] };
+        assert.equal(line.file, png);
+        assert.deepEqual(line.notes, ['transparent pixels composited onto #000000 (black, the model\'s zero input; its preprocessing has no mean)', 'RGB image converted to gray (the model takes 1 channel)']);
+        assert.equal(r.err.length, 2);
+        assert.match(r.err[0], new RegExp(`^xai-lens: ${text}: unknown image format`));
+        assert.match(r.err[1], new RegExp(`^xai-lens: ${cut}: `));
+        // The same pixels through onnxruntime.
+        const gray = prepareForModel({ width: 28, height: 28, channels: 4, data: decodeImage(new Uint8Array(readFileSync(png)), png).data }, [28, 28, 1], undefined, { rgb: [0, 0, 0], reason: '' });
+        const ref = softmaxRows(await ortRun(join(ONNX, 'cnn28.onnx'), gray.image.data, [1, 1, 28, 28]), 10);
+        assert.ok(maxAbsDiff(line.probabilities, ref) <= 1e-4, `max difference ${maxAbsDiff(line.probabilities, ref)}`);
+      } finally {
+        t.cleanup();
+      }
+    });
+
+    it('info --model prints a generated card for .keras, .h5, graph and ONNX models; a bad model file is one line', async () => {
+      for (const [model, format] of [[join(KERAS, 'tiny28.keras'), 'keras'], [join(KERAS, 'tiny28.h5'), 'keras-h5'], [join(MODELS, 'tfjs-graph', 'cnn32'), 'tfjs-graph'], [join(ONNX, 'nhwc32.onnx'), 'onnx']]) {
+        const r = await cli('info', '--json', '--model', model);
+        assert.equal(r.code, 0, r.err.join('\n'));
+        const card = JSON.parse(r.out[0]) as { modelFormat: string; inputShape: number[]; params: number; layers: unknown[]; preprocessing: { range: number[] } };
+        assert.equal(card.modelFormat, format);
+        assert.equal(card.inputShape.length, 3);
+        assert.ok(card.params > 0 && card.layers.length > 3, model);
+        assert.deepEqual(card.preprocessing.range, [0, 1]);
+      }
+      const bad = await cli('info', '--model', join(ONNX, 'bad-two-inputs.onnx'));
+      assert.equal(bad.code, 2);
+      assert.deepEqual(bad.err, [`xai-lens: ${join(ONNX, 'bad-two-inputs.onnx')}: takes 2 inputs (input, mask); an image classifier takes one image`]);
     });
   });
 });
