@@ -369,7 +369,9 @@ export async function importModel(path: string, opts: ImportOptions = {}): Promi
     const { inputShape, numClasses } = checkClassifier(raw.model, found.path);
     const name = meta.sidecar?.name ?? raw.card?.name ?? (found.isFolder ? basename(found.path) : basename(found.path).replace(/\.[^.]+$/, ''));
     // Preprocessing: sidecar over what the file says over inference from the name.
-    const inferred = inferPreprocessing(raw.model.name, inputShape[2]);
+    // Keras application names are the model's own only in Keras configs (TF.js layers models keep them).
+    const ownName = found.id === 'tfjs-layers' || found.id === 'keras' || found.id === 'keras-h5' ? raw.model.name : '';
+    const inferred = inferPreprocessing(ownName, inputShape[2]);
     const base: Preprocessing = raw.preprocessing ? mergePreprocessing(inferred.pre, raw.preprocessing) : inferred.pre;
     const pre = mergePreprocessing(base, meta.sidecar?.preprocessing);
     const preSource: SettingSource = meta.sidecar?.preprocessing ? 'sidecar' : raw.preprocessingSource ?? inferred.source;

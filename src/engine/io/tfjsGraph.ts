@@ -107,7 +107,8 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
     const n = stack.pop()!;
     if (reach.has(n)) continue;
     reach.add(n);
-    for (const c of n.children) stack.push(c);
+    // Const children are control dependencies of the input (converter output), not data flow.
+    for (const c of n.children) if (!NO_DATA.has(c.op)) stack.push(c);
   }
   const indeg = new Map<GraphNode, number>();
   for (const n of reach) indeg.set(n, n.inputs.filter((i) => reach.has(i)).length);
@@ -117,7 +118,7 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
     const n = ready.shift()!;
     order.push(n);
     for (const c of n.children) {
-      if (!reach.has(c)) continue;
+      if (!reach.has(c) || NO_DATA.has(c.op)) continue;
       indeg.set(c, indeg.get(c)! - 1);
       if (indeg.get(c) === 0) ready.push(c);
     }
@@ -147,7 +148,7 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
       if (n === scoresNode) return false;
       if (seen.has(n)) continue;
       seen.add(n);
-      for (const c of n.children) if (reach.has(c)) st.push(c);
+      for (const c of n.children) if (reach.has(c) && !NO_DATA.has(c.op)) st.push(c);
     }
     return true;
   };
@@ -156,7 +157,7 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
   const used = new Set<string>(['input']);
   const layerName = (n: string): string => {
     const parts = n.split('/').filter((p) => !/^StatefulPartitionedCall(_\d+)?$|^(sequential|model|functional)(_\d+)?$|^keras_layer$|^predict$/.test(p));
-    let base = (parts.slice(-2).join('_') || n).replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[_.-]+/, '') || 'node';
+    let base = (parts.slice(-3).join('_') || n).replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^[_.-]+/, '') || 'node';
     if (!/^[A-Za-z]/.test(base)) base = `n${base}`;
     let k = base;
     for (let i = 1; used.has(k); i++) k = `${base}_${i}`;
