@@ -32,7 +32,7 @@ interface Command {
   run(values: Values, positionals: string[], io: Io): Promise<number>;
 }
 
-const modelOpt = { model: { type: 'string' as const } };
+const modelOpt = { model: { type: 'string' as const }, 'allow-large-model': { type: 'boolean' as const } };
 const backendOpt = { backend: { type: 'string' as const } };
 const jsonOpt = { json: { type: 'boolean' as const } };
 
@@ -50,19 +50,19 @@ const COMMANDS: Record<string, Command> = {
   },
   evaluate: {
     summary: 'accuracy, loss, per-class accuracy and confusion matrix on a dataset',
-    usage: 'evaluate [--model <dir|default>] --data <mnist|fashion-mnist[:dir]|folder> [--split test|train] [--limit N] [--backend b] [--json]',
+    usage: 'evaluate [--model <file|dir|default>] [--allow-large-model] --data <mnist|fashion-mnist[:dir]|folder> [--split test|train] [--limit N] [--backend b] [--json]',
     options: { ...modelOpt, data: { type: 'string' }, split: { type: 'string' }, limit: { type: 'string' }, ...backendOpt, ...jsonOpt },
     run: evaluateCommand,
   },
   predict: {
     summary: 'top-5 classes for images (PNG or JPEG)',
-    usage: 'predict [--model <dir|default>] [--backend b] [--json] <images...>',
+    usage: 'predict [--model <file|dir|default>] [--allow-large-model] [--backend b] [--json] <images...>',
     options: { ...modelOpt, ...backendOpt, ...jsonOpt },
     run: predictCommand,
   },
   explain: {
     summary: 'attribution maps, faithfulness metrics and a counterfactual for one image',
-    usage: `explain <image> [--model <dir|default>] [--methods ${EXPLAINERS.map((e) => e.id).join(',')}|all] [--class k] [--layer name] [--counterfactual ${[...COUNTERFACTUALS.map((c) => c.id), NO_COUNTERFACTUAL].join('|')}] [--counterfactual-class k|any] [--colormap ${COLORMAPS.join('|')}] [--opacity x] [--out dir] [--backend b] [--json]`,
+    usage: `explain <image> [--model <file|dir|default>] [--allow-large-model] [--methods ${EXPLAINERS.map((e) => e.id).join(',')}|all] [--class k] [--layer name] [--counterfactual ${[...COUNTERFACTUALS.map((c) => c.id), NO_COUNTERFACTUAL].join('|')}] [--counterfactual-class k|any] [--colormap ${COLORMAPS.join('|')}] [--opacity x] [--out dir] [--backend b] [--json]`,
     options: {
       ...modelOpt, methods: { type: 'string' }, class: { type: 'string' }, layer: { type: 'string' }, counterfactual: { type: 'string' },
       'counterfactual-class': { type: 'string' }, colormap: { type: 'string' }, opacity: { type: 'string' }, out: { type: 'string' }, ...backendOpt, ...jsonOpt,
@@ -71,7 +71,7 @@ const COMMANDS: Record<string, Command> = {
   },
   layers: {
     summary: 'list the 4-D layers a CAM method can use (--layer)',
-    usage: 'layers [--model <dir|default>] [--json]',
+    usage: 'layers [--model <file|dir|default>] [--allow-large-model] [--json]',
     options: { ...modelOpt, ...backendOpt, ...jsonOpt },
     run: layersCommand,
   },
@@ -82,8 +82,8 @@ const COMMANDS: Record<string, Command> = {
     run: describeCommand,
   },
   info: {
-    summary: 'print the model card',
-    usage: 'info [--model <dir|default>]',
+    summary: 'print the model card (any format: TF.js, .keras, .h5, .onnx)',
+    usage: 'info [--model <file|dir|default>] [--allow-large-model]',
     options: { ...modelOpt, ...jsonOpt },
     run: infoCommand,
   },

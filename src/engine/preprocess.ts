@@ -1,7 +1,6 @@
-/** Turning a decoded image into what a model expects, following its model card. */
+/** Turning a decoded image into what a model expects, following its model card or imported model's details. */
 import type { RasterImage } from './image/imageMath';
-import { invert, toModelInput } from './image/imageMath';
-import type { ModelCard } from './modelCard';
+import { compositeAlpha, hasTransparency, invert, toModelInput } from './image/imageMath';
 
 /** Mean of the one-pixel frame of a single-channel image: the background level of a centred object. */
 export function borderMean(img: RasterImage): number {
@@ -22,14 +21,45 @@ export interface PreparedImage {
   image: RasterImage;
   /** True when the image was inverted to match a model trained on light-on-dark images (e.g. MNIST). */
   inverted: boolean;
+  /** What was done to the image beyond resizing, one line each (alpha compositing, channel conversion). */
+  notes: string[];
+}
+
+export interface AlphaBackground {
+  rgb: readonly [number, number, number];
+  reason: string;
+}
+
+const CHANNEL_NAMES: Record<number, string> = { 1: 'gray', 3: 'RGB', 4: 'RGBA' };
+
+function colourName(rgb: readonly [number, number, number]): string {
+  const hex = rgb.map((v) => Math.round(Math.min(1, Math.max(0, v)) * 255).toString(16).padStart(2, '0')).join('');
+  return `#${hex}`;
 }
 
 /**
- * Resizes and converts channels to the model's input. For a model trained on light strokes on a dark background
- * (MNIST), a dark-on-light image (a digit drawn on white paper) is inverted, since that is what the user means.
+ * Resizes and converts channels to the model's input. Transparent pixels are composited onto `alpha` (the colour the
+ * model's preprocessing reads as background; black when none is given), and a channel conversion is reported. For
+ * a model trained on light strokes on a dark background (MNIST), a dark-on-light image (a digit drawn on white paper)
+ * is inverted, since that is what the user means.
  */
-export function prepareForModel(img: RasterImage, shape: [number, number, number], card?: Pick<ModelCard, 'preprocessing'>): PreparedImage {
-  const input = toModelInput(img, shape);
-  if (card?.preprocessing?.background === 'dark' && borderMean(input) > 0.5) return { image: invert(input), inverted: true };
-  return { image: input, inverted: false };
+export function prepareForModel(
+  img: RasterImage,
+  shape: [number, number, number],
+  card?: { preprocessing?: { background?: string } },
+  alpha?: AlphaBackground,
+): PreparedImage {
+  const notes: string[] = [];
+  let src = img;
+  if (img.channels === 4 && shape[2] !== 4) {
+    const bg = alpha?.rgb ?? [0, 0, 0];
+    if (hasTransparency(img)) notes.push(`transparent pixels composited onto ${colourName(bg)}${alpha ? ` (${alpha.reason})` : ''}`);
+    src = compositeAlpha(img, bg);
+  }
+  if (src.channels !== shape[2] && !(src.channels === 4 && shape[2] === 3)) {
+    notes.push(`${CHANNEL_NAMES[src.channels] ?? `${src.channels}-channel`} image converted to ${CHANNEL_NAMES[shape[2]] ?? `${shape[2]} channels`} (the model takes ${shape[2]} channel${shape[2] === 1 ? '' : 's'})`);
+  }
+  const input = toModelInput(src, shape);
+  if (card?.preprocessing?.background === 'dark' && borderMean(input) > 0.5) return { image: invert(input), inverted: true, notes: [...notes, 'inverted: the model reads light strokes on a dark background'] };
+  return { image: input, inverted: false, notes };
 }

@@ -14,6 +14,8 @@ import type { MistakeParams, MistakesParams, MistakesReport } from './mistakes';
 // Engine RPC
 // ---------------------------------------------------------------------------------------------------------------
 
+import type { ModelDetails } from './modelFormats';
+
 export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 /** An explainer id; the engine's registry lists them (`engine/describe`). */
@@ -55,6 +57,8 @@ export interface ModelInfo {
   testLoss?: number;
   layers: LayerInfo[];
   defaultLayer: string;
+  /** Format, preprocessing, display names, alpha background and importer notes (src/shared/modelFormats.ts). */
+  details?: ModelDetails;
 }
 
 export interface InitializeParams {
@@ -62,7 +66,16 @@ export interface InitializeParams {
 }
 
 export interface LoadModelParams {
+  /** A model folder or file (TF.js, .keras, .h5, .onnx). */
   dir: string;
+  /** Load even when over LARGE_MODEL_BYTES (the user confirmed). */
+  allowLargeModel?: boolean;
+}
+
+/** A model card as text (JSON), for *Show Model Card*. */
+export interface ModelCardResult {
+  name: string;
+  json: string;
 }
 
 export interface ExplainParams {
@@ -81,6 +94,7 @@ export interface ExplainParams {
   counterfactualOptions?: Record<string, number | string | boolean>;
   /** Token echoed in progress notifications, so the client can route them. */
   progressToken?: string;
+  allowLargeModel?: boolean;
 }
 
 export interface ImagePayload {
@@ -150,6 +164,8 @@ export interface ExplainResultPayload {
   /** The image as the model saw it (resized, channel-converted, possibly inverted). */
   input: ImagePayload;
   inverted: boolean;
+  /** What was done to the image beyond resizing (alpha compositing, channel conversion), one line each. */
+  inputNotes?: string[];
   prediction: { label: number; probabilities: number[] };
   target: number;
   layer: string;
@@ -174,6 +190,7 @@ export interface EngineRequests {
   'engine/loadModel': { params: LoadModelParams; result: ModelInfo };
   'engine/explain': { params: ExplainParams; result: ExplainResultPayload };
   'engine/mistakes': { params: MistakesParams; result: MistakesReport };
+  'engine/modelCard': { params: LoadModelParams; result: ModelCardResult };
 }
 
 /** The explanation so far (prediction and the methods finished), sent after each method so panels paint early. */

@@ -44,7 +44,7 @@ describe('cli', function () {
     assert.equal(r.out.length, 2);
     r.out.forEach((line, i) => {
       const obj = JSON.parse(line) as { file: string; label: number; probabilities: number[] };
-      assert.deepEqual(Object.keys(obj), ['file', 'label', 'probabilities']);
+      assert.deepEqual(Object.keys(obj), ['file', 'label', 'className', 'probabilities']);
       assert.equal(obj.file, files[i]);
       assert.equal(obj.probabilities.length, 10);
       assert.ok(Math.abs(obj.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-4);
@@ -75,7 +75,7 @@ describe('cli', function () {
     const cases: [string[], RegExp][] = [
       [['predict', '--bogus', 'x.png'], /Unknown option '--bogus'.*usage: xai-lens predict/],
       [['fly'], /unknown command "fly"; expected one of train, evaluate, predict, explain, layers, describe, info/],
-      [['predict', '--model', join(tmp.dir, 'nope'), 'x.png'], /nope: model folder not found/],
+      [['predict', '--model', join(tmp.dir, 'nope'), 'x.png'], /nope: model not found/],
       [['train', '--model', 'resnet9000', '--data', 'mnist'], /unknown model "resnet9000"/],
       [['predict', '--backend', 'tpu', 'x.png'], /unknown backend "tpu"; expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu/],
       [['train', '--model', 'cbam-mobilenetv2', '--data', 'mnist', '--epochs', 'two'], /--epochs must be an integer >= 1, got "two"/],

@@ -1,7 +1,7 @@
 /** Shared pieces of the CLI commands: output streams, model resolution, backend start-up. */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/backends';
-import { loadModel, readModelCard } from '../io/modelFolder';
+import { importModel, type ImportedModel } from '../io/modelFormats';
 import { defaultModelDir } from '../paths';
 import type { ModelCard } from '../modelCard';
 
@@ -25,22 +25,21 @@ export async function startBackend(flag: string | undefined, io: Io): Promise<Ba
 }
 
 export interface LoadedModel {
+  /** The model file or folder. */
   dir: string;
   model: tf.LayersModel;
   card?: ModelCard;
   inputShape: [number, number, number];
   numClasses: number;
+  imported: ImportedModel;
 }
 
 export function resolveModelDir(flag: string | undefined): string {
   return !flag || flag === 'default' ? defaultModelDir() : flag;
 }
 
-export async function loadModelFolder(flag: string | undefined): Promise<LoadedModel> {
-  const dir = resolveModelDir(flag);
-  const model = await loadModel(dir);
-  const card = await readModelCard(dir);
-  const shape = model.inputs[0].shape.slice(1) as number[];
-  const outShape = (model.outputs[0].shape as number[]).slice(1);
-  return { dir, model, card, inputShape: shape as [number, number, number], numClasses: outShape[outShape.length - 1] };
+/** Loads the model named by --model (any supported format; see io/modelFormats.ts). */
+export async function loadModelFolder(flag: string | undefined, allowLarge = false): Promise<LoadedModel> {
+  const imported = await importModel(resolveModelDir(flag), { allowLarge });
+  return { dir: imported.path, model: imported.model, card: imported.card, inputShape: imported.inputShape, numClasses: imported.numClasses, imported };
 }

@@ -13,7 +13,7 @@ export async function evaluateCommand(values: Values, _positionals: string[], io
   const split = stringFlag(values, 'split') ?? 'test';
   if (split !== 'test' && split !== 'train') throw new XaiLensError(`--split must be "test" or "train", got "${split}"`);
   const backend = await startBackend(stringFlag(values, 'backend'), io);
-  const loaded = await loadModelFolder(stringFlag(values, 'model'));
+  const loaded = await loadModelFolder(stringFlag(values, 'model'), values['allow-large-model'] === true);
   let ds = await loadDataset(spec, split, loaded.inputShape);
   const limit = numberFlag(values, 'limit', ds.count, { integer: true, min: 1 });
   if (limit < ds.count) ds = subset(ds, Array.from({ length: limit }, (_, i) => i));

@@ -26,7 +26,7 @@ async function writePng(path: string, img: RasterImage): Promise<string> {
 /** Lists the model's 4-D layers (the choices for --layer). */
 export async function layersCommand(values: Values, _positionals: string[], io: Io): Promise<number> {
   await startBackend(stringFlag(values, 'backend'), io);
-  const loaded = await loadModelFolder(stringFlag(values, 'model'));
+  const loaded = await loadModelFolder(stringFlag(values, 'model'), values['allow-large-model'] === true);
   const view = createModelView(loaded.model);
   if (values.json) io.out(JSON.stringify({ default: view.defaultLayer, layers: view.spatialLayers }));
   else for (const l of view.spatialLayers) io.out(`${l.name.padEnd(28)} ${l.shape.join('×').padEnd(12)} ${l.className}${l.name === view.defaultLayer ? '  (default)' : ''}`);
@@ -45,12 +45,13 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const opacity = numberFlag(values, 'opacity', 0.5, { min: 0, max: 1 });
   const img = await readImageFile(file); // before the backend starts: a bad image fails fast
   const backend = await startBackend(stringFlag(values, 'backend'), io);
-  const loaded = await loadModelFolder(stringFlag(values, 'model'));
+  const loaded = await loadModelFolder(stringFlag(values, 'model'), values['allow-large-model'] === true);
   const view = createModelView(loaded.model);
   const target = values.class === undefined ? undefined : numberFlag(values, 'class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
   const cfTargetFlag = stringFlag(values, 'counterfactual-class');
   const cfTarget = cfTargetFlag === undefined || cfTargetFlag === 'any' ? 'any' : numberFlag(values, 'counterfactual-class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
-  const prepared = prepareForModel(img, loaded.inputShape, loaded.card);
+  const details = loaded.imported.details;
+  const prepared = prepareForModel(img, loaded.inputShape, details, details.alphaBackground);
   const [h, w] = loaded.inputShape;
   const result = await explainImage(view, prepared.image.data, {
     methods, target, layer: stringFlag(values, 'layer'), counterfactual: cfMethod, counterfactualTarget: cfTarget, seed: 1,
@@ -61,7 +62,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const stem = basename(file, extname(file));
   const base = prepared.image;
   const payload = explainPayload(result, {
-    imagePath: file, model: modelInfo(loaded.dir, loaded.model, loaded.card, view), backend: backend.name, input: base, inverted: prepared.inverted, totalMs: 0,
+    imagePath: file, model: modelInfo(loaded.imported, view), backend: backend.name, input: base, inverted: prepared.inverted, notes: prepared.notes, totalMs: 0,
   });
   const files: ReportFiles = { methods: {} };
   for (const a of result.attributions) {
@@ -81,7 +82,8 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     io.out(JSON.stringify(cliReport(payload, files)));
   } else {
     const p = result.prediction;
-    io.out(`${file}: predicted ${loaded.card?.classNames?.[p.label] ?? p.label} (${(p.probabilities[p.label] * 100).toFixed(2)}%), explaining class ${result.target} at layer ${result.layer}`);
+    for (const note of prepared.notes) io.err(`note: ${note}`);
+    io.out(`${file}: predicted ${(details.displayNames ?? loaded.imported.classNames)[p.label] ?? p.label} (${(p.probabilities[p.label] * 100).toFixed(2)}%), explaining class ${result.target} at layer ${result.layer}`);
     for (const a of result.attributions) {
       const m = result.metrics[a.method];
       io.out(`  ${a.method.padEnd(11)} ${a.ms.toFixed(0).padStart(6)} ms${m ? `  deletion AUC ${m.deletionAuc.toFixed(3)} (random ${m.randomDeletionAuc.toFixed(3)})  insertion AUC ${m.insertionAuc.toFixed(3)} (random ${m.randomInsertionAuc.toFixed(3)})  clarity ${m.clarity.toFixed(3)}` : ''}`);

@@ -3,29 +3,30 @@
  * the engine process sends to panels. The CLI's `explain --json` report is the same payload with its files added,
  * methods keyed by id and heatmaps as rows, its keys mapped to the documented snake_case names.
  */
-import type * as tf from '@tensorflow/tfjs';
 import type { AttentionPayload, ExplainResultPayload, HeatmapPayload, ModelInfo } from '../../shared/protocol';
 import type { RasterImage } from '../image/imageMath';
-import type { ModelCard } from '../modelCard';
+import type { ImportedModel } from '../io/modelFormats';
 import { countMacs } from '../models/modelStats';
 import type { ExplainResult } from './explain';
 import type { ModelViewImpl } from './modelView';
 import { EXPLAINERS } from './registry';
 
-/** What panels and reports say about a loaded model. */
-export function modelInfo(dir: string, model: tf.LayersModel, card: ModelCard | undefined, view: ModelViewImpl): ModelInfo {
+/** What panels and reports say about a loaded model, of any format. */
+export function modelInfo(imported: ImportedModel, view: ModelViewImpl): ModelInfo {
+  const { card, model } = imported;
   return {
-    dir,
-    name: card?.name ?? model.name,
-    architecture: card?.architecture ?? model.name,
-    params: model.countParams(),
+    dir: imported.path,
+    name: imported.name,
+    architecture: imported.architecture,
+    params: imported.params,
     macsPerImage: card?.macsPerImage ?? countMacs(model),
     inputShape: view.inputShape,
-    classNames: card?.classNames ?? Array.from({ length: view.numClasses }, (_, i) => String(i)),
+    classNames: imported.classNames,
     testAccuracy: card?.metrics.testAccuracy,
     testLoss: card?.metrics.testLoss,
     layers: view.spatialLayers.map((l) => ({ name: l.name, shape: l.shape, className: l.className })),
     defaultLayer: view.defaultLayer,
+    details: imported.details,
   };
 }
 
@@ -36,6 +37,8 @@ export interface PayloadContext {
   /** The image as the model saw it. */
   input: RasterImage;
   inverted: boolean;
+  /** What preparing the image did that a user should know (alpha composited, channels converted…). */
+  notes?: string[];
   totalMs: number;
 }
 
@@ -70,6 +73,7 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
     backend: ctx.backend,
     input: { width, height, channels, data: Array.from(data) },
     inverted: ctx.inverted,
+    inputNotes: ctx.notes,
     prediction: r.prediction,
     target: r.target,
     layer: r.layer,
@@ -105,6 +109,7 @@ export function cliReport(p: ExplainResultPayload, files: ReportFiles): unknown 
     target: p.target,
     layer: p.layer,
     inverted: p.inverted,
+    inputNotes: p.inputNotes,
     methods: Object.fromEntries(p.methods.map((m) => [m.method, {
       heatmap: rows(m), signed: m.signed, png: files.methods[m.method], ms: m.ms, ...(m.layer ? { layer: m.layer, layerSize: m.layerSize } : {}),
       ...(m.attention ? { attention: m.attention } : {}),

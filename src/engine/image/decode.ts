@@ -114,6 +114,70 @@ function readJpegHeader(bytes: Uint8Array, file: string): ImageHeader & { compon
   throw new XaiLensError('corrupt JPEG: no frame header (SOF) found', file);
 }
 
+/**
+ * The EXIF orientation (1…8) of a JPEG, from the APP1 "Exif" segment's IFD0 tag 0x0112; 1 when absent or unreadable
+ * (a broken EXIF block must not make an otherwise good photo unreadable).
+ */
+export function jpegOrientation(bytes: Uint8Array): number {
+  let i = 2;
+  while (i + 3 < bytes.length && bytes[i] === 0xff) {
+    const marker = bytes[i + 1];
+    if (marker === 0xda || marker === 0xd9) break;
+    const length = u16be(bytes, i + 2);
+    if (marker === 0xe1 && length >= 16 && bytes[i + 4] === 0x45 && bytes[i + 5] === 0x78 && bytes[i + 6] === 0x69 && bytes[i + 7] === 0x66) {
+      const tiff = i + 10;
+      if (tiff + 8 > bytes.length) return 1;
+      const little = bytes[tiff] === 0x49;
+      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const u16 = (o: number) => (o + 2 <= bytes.length ? view.getUint16(o, little) : 0);
+      const u32 = (o: number) => (o + 4 <= bytes.length ? view.getUint32(o, little) : 0);
+      const ifd = tiff + u32(tiff + 4);
+      const count = u16(ifd);
+      for (let e = 0; e < count; e++) {
+        const entry = ifd + 2 + e * 12;
+        if (entry + 12 > bytes.length) return 1;
+        if (u16(entry) === 0x0112) {
+          const v = u16(entry + 8);
+          return v >= 1 && v <= 8 ? v : 1;
+        }
+      }
+      return 1;
+    }
+    if (length < 2) break;
+    i += 2 + length;
+  }
+  return 1;
+}
+
+/** Applies an EXIF orientation, so the pixels are as the photo is meant to be seen. */
+export function applyOrientation(img: RasterImage, orientation: number): RasterImage {
+  if (orientation <= 1 || orientation > 8) return img;
+  const { width: W, height: H, channels: C, data } = img;
+  const swap = orientation >= 5;
+  const w = swap ? H : W;
+  const h = swap ? W : H;
+  const out = new Float32Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let sx: number;
+      let sy: number;
+      switch (orientation) {
+        case 2: sx = W - 1 - x; sy = y; break;
+        case 3: sx = W - 1 - x; sy = H - 1 - y; break;
+        case 4: sx = x; sy = H - 1 - y; break;
+        case 5: sx = y; sy = x; break;
+        case 6: sx = y; sy = H - 1 - x; break;
+        case 7: sx = W - 1 - y; sy = H - 1 - x; break;
+        default: sx = W - 1 - y; sy = x; break; // 8
+      }
+      const d = (y * w + x) * C;
+      const s0 = (sy * W + sx) * C;
+      for (let k = 0; k < C; k++) out[d + k] = data[s0 + k];
+    }
+  }
+  return { width: w, height: h, channels: C, data: out };
+}
+
 /** Format and size from the header alone; rejects unknown formats. */
 export function readImageHeader(bytes: Uint8Array, file: string): ImageHeader {
   if (bytes.length === 0) throw new XaiLensError('empty file', file);
@@ -145,7 +209,7 @@ function checkDimensions(h: ImageHeader, file: string, maxPixels: number): void 
 export function decodeImage(bytes: Uint8Array, file: string, limits: DecodeLimits = {}): RasterImage {
   const header = readImageHeader(bytes, file);
   checkDimensions(header, file, limits.maxPixels ?? DEFAULT_MAX_PIXELS);
-  return header.format === 'png' ? decodePng(bytes, file) : decodeJpeg(bytes, file, limits);
+  return header.format === 'png' ? decodePng(bytes, file) : applyOrientation(decodeJpeg(bytes, file, limits), jpegOrientation(bytes));
 }
 
 function decodePng(bytes: Uint8Array, file: string): RasterImage {

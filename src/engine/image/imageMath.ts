@@ -277,3 +277,22 @@ export function clamp01(img: RasterImage): RasterImage {
   }
   return { ...img, data: out };
 }
+
+/** Composites an RGBA image onto an opaque background colour (RGB in [0, 1]); other images are returned as they are. */
+export function compositeAlpha(img: RasterImage, background: readonly [number, number, number]): RasterImage {
+  if (img.channels !== 4) return img;
+  const n = img.width * img.height;
+  const out = new Float32Array(n * 3);
+  for (let p = 0; p < n; p++) {
+    const a = img.data[p * 4 + 3];
+    for (let k = 0; k < 3; k++) out[p * 3 + k] = img.data[p * 4 + k] * a + background[k] * (1 - a);
+  }
+  return { width: img.width, height: img.height, channels: 3, data: out };
+}
+
+/** True when some pixel of an RGBA image is not fully opaque. */
+export function hasTransparency(img: RasterImage): boolean {
+  if (img.channels !== 4) return false;
+  for (let i = 3; i < img.data.length; i += 4) if (img.data[i] < 1) return true;
+  return false;
+}

@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/backends';
-import { loadModel, readModelCard } from '../io/modelFolder';
+import { importModel, type ImportedModel } from '../io/modelFormats';
+import { importedModelCard } from '../io/importedCard';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
 import { explainImage } from '../explain/explain';
 import { parseMethods } from '../explain/registry';
@@ -13,19 +14,19 @@ import { describeEngine } from '../describe';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { resolve } from 'node:path';
-import type { ModelCard } from '../modelCard';
 import { loadDataset, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
 import type { MistakeParams, MistakesParams, MistakesReport } from '../../shared/mistakes';
 import type { ExplainResult } from '../explain/explain';
 import type {
-  EngineDescription, EngineInfo, ExplainParams, ExplainResultPayload, InitializeParams, ModelInfo, PartialResultParams, ProgressParams,
+  EngineDescription, EngineInfo, ExplainParams, ExplainResultPayload, InitializeParams, LoadModelParams, ModelCardResult, ModelInfo,
+  PartialResultParams, ProgressParams,
 } from '../../shared/protocol';
 
 interface WarmModel {
   model: tf.LayersModel;
   view: ModelViewImpl;
-  card?: ModelCard;
+  imported: ImportedModel;
   info: ModelInfo;
 }
 
@@ -60,15 +61,20 @@ export class EngineService {
     return { backend: this.backend.name, description: this.backend.description, warning: this.backend.warning, pid: process.pid };
   }
 
-  private async warm(dir: string): Promise<WarmModel> {
+  private async warm(dir: string, allowLarge = false): Promise<WarmModel> {
     if (!this.backend) await this.initialize({ backend: 'auto' });
     const key = resolve(dir);
     let m = this.models.get(key);
     if (!m) {
-      const model = await loadModel(key);
-      const card = await readModelCard(key);
-      const view = createModelView(model);
-      m = { model, view, card, info: modelInfo(key, model, card, view) };
+      const imported = await importModel(key, { allowLarge });
+      let view: ModelViewImpl;
+      try {
+        view = createModelView(imported.model);
+      } catch (e) {
+        imported.model.dispose();
+        throw e;
+      }
+      m = { model: imported.model, view, imported, info: modelInfo(imported, view) };
       this.models.set(key, m);
     }
     return m;
@@ -79,22 +85,30 @@ export class EngineService {
     return describeEngine();
   }
 
-  async loadModel(dir: string): Promise<ModelInfo> {
-    return (await this.warm(dir)).info;
+  async loadModel(dir: string, allowLarge = false): Promise<ModelInfo> {
+    return (await this.warm(dir, allowLarge)).info;
+  }
+
+  /** The model card as JSON text: model-card.json for models trained here, a generated card for any other. */
+  async modelCard(p: LoadModelParams): Promise<ModelCardResult> {
+    const m = await this.warm(p.dir, p.allowLargeModel);
+    const card = m.imported.card ? { dir: m.info.dir, ...m.imported.card } : importedModelCard(m.imported);
+    return { name: m.info.name, json: JSON.stringify(card, null, 2) };
   }
 
   async explain(p: ExplainParams, signal?: AbortSignal): Promise<ExplainResultPayload> {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const img = await readImageFile(p.imagePath);
-    const m = await this.warm(p.modelDir);
-    const prepared = prepareForModel(img, m.view.inputShape, m.card);
+    const m = await this.warm(p.modelDir, p.allowLargeModel);
+    const details = m.imported.details;
+    const prepared = prepareForModel(img, m.view.inputShape, details, details.alphaBackground);
     const token = p.progressToken ?? '';
     const total = methods.length + (p.counterfactual !== 'none' ? 1 : 0);
     this.progress({ token, done: 0, total, message: 'predicting' });
     const payload = (r: ExplainResult) => explainPayload(r, {
       imagePath: p.imagePath, model: m.info, backend: this.backend?.name ?? 'unknown', input: prepared.image, inverted: prepared.inverted,
-      totalMs: performance.now() - t0,
+      notes: prepared.notes, totalMs: performance.now() - t0,
     });
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,
