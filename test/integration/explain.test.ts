@@ -69,9 +69,9 @@ describe('XAI Lens explain', function () {
     assert.deepEqual([editor.viewType, editor.displayName, editor.priority], ['xaiLens.imageExplainer', 'XAI Lens Image Explainer', 'option']);
     const cfg = vscode.workspace.getConfiguration('xaiLens');
     assert.equal(cfg.get('backend'), 'auto');
-    assert.equal(cfg.get('lime.samples'), 1000);
-    assert.equal(cfg.get('smoothGrad.samples'), 50);
-    assert.equal(cfg.get('integratedGradients.steps'), 50);
+    assert.equal(cfg.get('explainer.lime.samples'), 1000);
+    assert.equal(cfg.get('explainer.smoothgrad.samples'), 50);
+    assert.equal(cfg.get('explainer.ig.steps'), 50);
     assert.equal(cfg.get('counterfactual'), 'gradient');
     assert.equal(cfg.get('colormap'), 'viridis');
     assert.equal((cfg.get('methods') as string[]).length, 8);

@@ -10,6 +10,7 @@ import { EXPLAINERS, getExplainer, parseMethods } from '../../src/engine/explain
 import { ARCHITECTURES } from '../../src/engine/models/zoo';
 import type { ExplainRequest, ImageShape } from '../../src/engine/explain/types';
 import { argmax as argmaxAt } from '../../src/engine/inference';
+import { optionsFor } from './helpers';
 
 /** Ends a symbolic graph with a Dense of known weights and a softmax Activation (so the view finds the logits). */
 function classifier(input: tf.SymbolicTensor, features: tf.SymbolicTensor, kernel: number[][], bias?: number[], prefix = 'head'): tf.LayersModel {
@@ -151,7 +152,7 @@ describe('explainers', function () {
         assert.equal(getExplainer('attention').unavailable?.(view) === undefined, arch.attention !== undefined);
         for (const e of EXPLAINERS) {
           if (e.unavailable?.(view)) continue;
-          const r = await e.explain(view, request(x, [28, 28, 1], 3, view.defaultLayer, opts));
+          const r = await e.explain(view, request(x, [28, 28, 1], 3, view.defaultLayer, optionsFor(e, opts)));
           assert.equal(r.heatmap.length, 784, e.id);
           assert.ok(r.heatmap.every(Number.isFinite), `${e.id} finite`);
           assert.ok(r.ms >= 0);
@@ -194,7 +195,7 @@ describe('explainers', function () {
     const before = tf.memory().numTensors;
     for (const e of EXPLAINERS) {
       if (e.unavailable?.(view)) continue;
-      for (let i = 0; i < 100; i++) await e.explain(view, request(x, [8, 8, 1], i % 2, 'features', { samples: 4, steps: 4, segments: 4 }));
+      for (let i = 0; i < 100; i++) await e.explain(view, request(x, [8, 8, 1], i % 2, 'features', optionsFor(e, { samples: 4, steps: 4, segments: 4 })));
       assert.equal(tf.memory().numTensors, before, e.id);
     }
   });

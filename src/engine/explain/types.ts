@@ -3,6 +3,7 @@
  * CLI, the engine process and the tests only go through that list.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { Descriptor, OptionValues } from '../../shared/descriptors';
 import type { AttentionMaps } from '../models/layers/attentionCommon';
 
 /** Batched class probabilities: [n, h, w, c] images in [0, 1] → [n, classes]. Not differentiable by contract. */
@@ -31,8 +32,8 @@ export interface ExplainRequest {
   target: number;
   /** Name of the 4-D layer for CAM methods. */
   layer: string;
-  /** Method-specific options (sample counts, noise, baseline…); each method documents and defaults its own. */
-  options?: Record<string, number | string | boolean | undefined>;
+  /** Options of the method (sample counts, noise, baseline…), checked against its schema; absent ones take defaults. */
+  options?: Record<string, unknown>;
   /** Seed for methods that sample. */
   seed?: number;
   signal?: AbortSignal;
@@ -86,9 +87,8 @@ export interface AttentionSite {
   shape: ImageShape;
 }
 
-export interface Explainer {
-  id: string;
-  label: string;
+/** An attribution method: its descriptor (id, label, description, option schema with defaults and ranges) and code. */
+export interface Explainer extends Descriptor {
   capabilities: Capabilities;
   /**
    * Why the method cannot explain this model (e.g. it has no attention layers), or undefined when it can. Runs of
@@ -97,3 +97,6 @@ export interface Explainer {
   unavailable?(model: ModelView): string | undefined;
   explain(model: ModelView, req: ExplainRequest): Promise<Attribution>;
 }
+
+/** An explainer's options resolved against its schema (the values every method body reads). */
+export type ResolvedOptions = OptionValues;

@@ -20,7 +20,7 @@ import { XaiLensError } from '../../errors';
 import type { AttentionMaps } from '../../models/layers/attentionCommon';
 import type { Attribution, AttentionSite, Explainer, ExplainRequest, ModelView } from '../types';
 import { gradCam } from './cam';
-import { checkAborted, imageTensor } from './common';
+import { checkAborted, imageTensor, optionsOf } from './common';
 
 export type AttentionMapKind = 'spatial-gate' | 'context-mask' | 'position-attention' | 'channel-gate';
 
@@ -44,8 +44,8 @@ function noAttention(view: ModelView): string | undefined {
 
 /** The layer to show: option `attentionLayer`, else the CAM layer when it is an attention layer, else the last one. */
 function pickSite(view: ModelView, req: ExplainRequest): AttentionSite {
-  const wanted = req.options?.attentionLayer;
-  if (wanted !== undefined) {
+  const wanted = optionsOf(attentionMap, req).attentionLayer;
+  if (wanted) {
     const site = view.attentionLayers.find((a) => a.layer === String(wanted));
     if (!site) throw new XaiLensError(`option "attentionLayer": "${wanted}" is not an attention layer; attention layers: ${view.attentionLayers.map((a) => a.layer).join(', ')}`);
     return site;
@@ -91,6 +91,10 @@ async function layerMap(view: ModelView, req: ExplainRequest, site: AttentionSit
 export const attentionMap: Explainer = {
   id: 'attention',
   label: 'Attention map',
+  description: 'What the model\'s attention modules look at: CBAM\'s spatial gate, PAM\'s attention row, GC\'s context mask, SE/CBAM channel gates',
+  options: {
+    attentionLayer: { type: 'string', default: '', description: 'attention layer to show (empty: the CAM layer when it is one, else the last)' },
+  },
   // Gradients only for PAM's query position.
   capabilities: { usesGradients: true, blackBox: false, needsSpatialLayer: false, signed: false },
   unavailable: noAttention,
