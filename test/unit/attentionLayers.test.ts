@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { CBAM, GCBlock, PAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
+import { ATTENTIONS, getArchitecture } from '../../src/engine/models/zoo';
 import { loadModel } from '../../src/engine/io/modelFolder';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import { readImageFile } from '../../src/engine/image/decode';
@@ -509,6 +510,50 @@ describe('attention layers train on wasm: gradients match cpu', function () {
         const d = maxAbsDiff(cpu[i].values, wasm[i].values);
         assert.ok(d / scale < 1e-4, `${cpu[i].name}: wasm differs from cpu by ${d} (largest gradient ${scale})`);
       }
+    });
+  }
+
+  // Whole zoo models with attention after every stage, published defaults, training mode (batch statistics).
+  for (const att of ATTENTIONS) {
+    it(`${att.id}-mobilenetv2 (attention after every stage): whole-model gradients`, async () => {
+      const n = 2;
+      const x = rand(n * 28 * 28, 9).map((v) => Math.abs(v));
+      const gradientsOn = async (backend: string) => {
+        assert.ok(await tf.setBackend(backend));
+        return tf.tidy(() => {
+          const model = getArchitecture(`${att.id}-mobilenetv2`).build({
+            inputShape: [28, 28, 1], numClasses: 10, dropout: 0, seed: 11, options: { alpha: 0.35, stemStride: '2', attach: 'every' },
+          });
+          // γ and the zero-initialised transforms non-zero, so the attention paths carry gradient.
+          model.layers.filter((l) => l.getClassName() === att.className).forEach((l, i) => {
+            l.setWeights(l.weights.map((w, j) => {
+              const t = w.read();
+              return /gamma$|transform2/.test(w.originalName) ? tf.tensor(rand(t.size, 300 + 10 * i + j, 0.5), t.shape) : t.clone();
+            }));
+          });
+          const logits = tf.model({ inputs: model.inputs, outputs: model.getLayer('logits').output as tf.SymbolicTensor });
+          const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
+          const ys = tf.oneHot(tf.tensor1d([3, 7], 'int32'), 10);
+          const xs = tf.tensor4d(x, [n, 28, 28, 1]);
+          const { grads } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(ys, logits.apply(xs, { training: true }) as tf.Tensor) as tf.Scalar, vars);
+          const out = vars.map((v) => ({ name: v.name, values: grads[v.name].dataSync().slice() as Float32Array }));
+          model.dispose();
+          return out;
+        });
+      };
+      const cpu = await gradientsOn('cpu');
+      const wasm = await gradientsOn('wasm');
+      await tf.setBackend('cpu');
+      assert.equal(cpu.length, wasm.length);
+      const scale = Math.max(...cpu.map((g) => maxAbs(g.values)));
+      assert.ok(scale > 1e-3, `gradients too small to compare (${scale})`);
+      let worst = 0;
+      let where = '';
+      for (let i = 0; i < cpu.length; i++) {
+        const d = maxAbsDiff(cpu[i].values, wasm[i].values);
+        if (d > worst) [worst, where] = [d, cpu[i].name];
+      }
+      assert.ok(worst / scale < 1e-4, `worst gradient difference ${worst} at ${where}, largest gradient ${scale}`);
     });
   }
 });
