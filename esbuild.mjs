@@ -24,6 +24,8 @@ const nodeCommon = {
   minify: production,
   packages: 'external',
   logLevel: 'warning',
+  // The debugger helper injected into Python programs (src/extension/debug/xai_lens_helper.py) is bundled as text.
+  loader: { '.py': 'text' },
 };
 
 const builds = [
