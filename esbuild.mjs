@@ -52,7 +52,8 @@ const builds = [
     target: 'es2022',
     sourcemap: !production,
     minify: production,
-    entryPoints: { main: 'webview-ui/src/main.ts' },
+    // debugStrip: the debug panel's history strip (src/extension/debug/debugPanel.ts), loaded next to main.js.
+    entryPoints: { main: 'webview-ui/src/main.ts', debugStrip: 'webview-ui/src/debugStrip.ts' },
     outdir: 'dist/webview',
     plugins: [sveltePlugin({ compilerOptions: { css: 'external' } })],
     logLevel: 'warning',

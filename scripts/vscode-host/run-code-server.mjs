@@ -35,6 +35,7 @@ const codeServerEntry = join(vscodeTest, 'code-server', 'node_modules', 'code-se
 // XAI_LENS_UI_DIR: another folder of *.ui.mjs scripts (the latency benchmark lives in scripts/bench-ui).
 const uiDir = process.env.XAI_LENS_UI_DIR ? resolvePath(repoRoot, process.env.XAI_LENS_UI_DIR) : join(repoRoot, 'test', 'ui');
 const artifactsDir = join(repoRoot, 'test-artifacts', 'ui');
+const debugpyTestExtension = join(repoRoot, 'test', 'fixtures', 'debugpy-extension');
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
@@ -214,6 +215,8 @@ async function startServer(root, workspace, resultFile) {
 function workbenchUrl(port, workspace, withTests) {
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
   const payload = [['extensionDevelopmentPath', remote(repoRoot)]];
+  // The test-only debugpy debugger type (the Python extension cannot be installed offline), loaded next to XAI Lens.
+  if (withTests && existsSync(debugpyTestExtension)) payload.push(['extensionDevelopmentPath', remote(debugpyTestExtension)]);
   if (withTests) payload.push(['extensionTestsPath', remote(testIndex)]);
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
