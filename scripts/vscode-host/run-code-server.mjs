@@ -15,7 +15,7 @@
 // 120000), CHROMIUM_PATH (default /usr/bin/chromium), XAI_LENS_KEEP_TEMP=1 (keep the temporary folder),
 // XAI_LENS_VERBOSE=1 (same as --verbose), XAI_LENS_TEST_GREP (only extension tests whose title matches).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -183,6 +183,9 @@ async function startServer(root, workspace, resultFile) {
     PATH: `${join(vscodeTest, 'node24', 'bin')}:${process.env.PATH ?? ''}`,
     XAI_LENS_TEST_RESULT: resultFile, // inherited by the extension host, read by test/integration/index.ts
   });
+  // The test-only debugpy debugger type (the Python extension cannot be installed offline), installed by copying it
+  // into the fresh extensions folder (the server loads a single development extension).
+  if (existsSync(debugpyTestExtension)) cpSync(debugpyTestExtension, join(root, 'extensions', 'xai-lens-test.xai-lens-test-debugpy-0.0.1'), { recursive: true });
   state.logFile = join(root, 'code-server.log');
   const fd = openSync(state.logFile, 'a');
   const args = [
@@ -215,8 +218,6 @@ async function startServer(root, workspace, resultFile) {
 function workbenchUrl(port, workspace, withTests) {
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
   const payload = [['extensionDevelopmentPath', remote(repoRoot)]];
-  // The test-only debugpy debugger type (the Python extension cannot be installed offline), loaded next to XAI Lens.
-  if (withTests && existsSync(debugpyTestExtension)) payload.push(['extensionDevelopmentPath', remote(debugpyTestExtension)]);
   if (withTests) payload.push(['extensionTestsPath', remote(testIndex)]);
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }

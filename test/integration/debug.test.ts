@@ -44,7 +44,7 @@ function nextStop(trigger: () => Thenable<unknown>, timeoutMs = 90_000): Promise
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       sub.dispose();
-      reject(new Error('the debugger did not stop'));
+      reject(new Error(`the debugger did not stop; DAP messages:\n${dapLog.slice(-60).join('\n')}`));
     }, timeoutMs);
     const sub = vscode.debug.onDidChangeActiveStackItem((item) => {
       if (item instanceof vscode.DebugStackFrame) {
@@ -59,13 +59,30 @@ function nextStop(trigger: () => Thenable<unknown>, timeoutMs = 90_000): Promise
   });
 }
 
+/** The variables of the frame's cheap scopes (js-debug puts a loop's block scope before the function's locals). */
 async function variablesOf(frame: vscode.DebugStackFrame): Promise<Map<string, { type?: string; __vscodeVariableMenuContext?: string }>> {
-  const { scopes } = (await frame.session.customRequest('scopes', { frameId: frame.frameId })) as { scopes: { name: string; variablesReference: number }[] };
-  const { variables } = (await frame.session.customRequest('variables', { variablesReference: scopes[0].variablesReference })) as {
-    variables: { name: string; type?: string; __vscodeVariableMenuContext?: string }[];
-  };
-  return new Map(variables.map((v) => [v.name, v]));
+  const { scopes } = (await frame.session.customRequest('scopes', { frameId: frame.frameId })) as { scopes: { name: string; variablesReference: number; expensive?: boolean }[] };
+  const all = new Map<string, { type?: string; __vscodeVariableMenuContext?: string }>();
+  for (const scope of scopes.filter((x) => !x.expensive)) {
+    const { variables } = (await frame.session.customRequest('variables', { variablesReference: scope.variablesReference })) as {
+      variables: { name: string; type?: string; __vscodeVariableMenuContext?: string }[];
+    };
+    for (const v of variables) if (!all.has(v.name)) all.set(v.name, v);
+  }
+  return all;
 }
+
+/** Every DAP message of the test sessions, one line each, for the failure report. */
+const dapLog: string[] = [];
+vscode.debug.registerDebugAdapterTrackerFactory('*', {
+  createDebugAdapterTracker: (session) => ({
+    onDidSendMessage: (m: { type?: string; event?: string; command?: string; success?: boolean; message?: string; body?: unknown }) =>
+      void dapLog.push(`${session.type} <- ${m.type} ${m.event ?? m.command ?? ''} ${m.success === false ? `FAILED ${m.message}` : ''} ${JSON.stringify(m.body ?? '').slice(0, 300)}`),
+    onWillReceiveMessage: (m: { command?: string; arguments?: unknown }) => void dapLog.push(`${session.type} -> ${m.command} ${JSON.stringify(m.arguments ?? '').slice(0, 300)}`),
+    onError: (e: Error) => void dapLog.push(`${session.type} error ${e.message}`),
+    onExit: (code: number | undefined, signal: string | undefined) => void dapLog.push(`${session.type} adapter exit ${code} ${signal}`),
+  }),
+});
 
 function floats(file: string): Float32Array {
   const b = readFileSync(file);
@@ -193,7 +210,7 @@ describe('XAI Lens while debugging', function () {
   it('Python (debugpy): marks image variables, reads numpy/torch values, Grad-CAM with the live torch model equals the fixture\'s own, watches across stops', async () => {
     const program = fixture('debug/torch_fixture.py');
     const lines = readFileSync(program.fsPath, 'utf8').split('\n');
-    const stopLine = lines.findIndex((l) => l.includes('# STOP'));
+    const stopLine = lines.findIndex((l) => l.trim() === 'pass  # STOP');
     const bp = new vscode.SourceBreakpoint(new vscode.Location(program, new vscode.Position(stopLine, 0)));
     vscode.debug.addBreakpoints([bp]);
     try {

@@ -58,6 +58,9 @@ class DebugFailure extends Error {}
 
 export function registerDebugExplain(context: vscode.ExtensionContext, deps: DebugExplainDeps): DebugExplainApi {
   const clipboard = new Map<string, boolean>();
+  /** Per session: whether the helper is already in the debuggee (sent once, re-sent if the program lost it). */
+  const helperState = new Map<string, { installed: boolean }>();
+  const helperOf = (id: string) => helperState.get(id) ?? helperState.set(id, { installed: false }).get(id)!;
   const ended = new Map<string, ((e: Error) => void)[]>();
   let panel: DebugExplainPanel | undefined;
   let lastRequest: { session: vscode.DebugSession; expression: string; opts: DebugExplainOptions } | undefined;
@@ -174,7 +177,7 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
   /** Reads and explains one expression in the paused frame; throws one-line errors. */
   async function run(session: vscode.DebugSession, frameId: number, expression: string, opts: DebugExplainOptions, token: vscode.CancellationToken, progress: (m: string) => void): Promise<DebugExplainOutcome> {
     const t0 = performance.now();
-    const client = new HelperClient(languageOf(session), evaluator(session, frameId, EVALUATE_TIMEOUT_MS));
+    const client = new HelperClient(languageOf(session), evaluator(session, frameId, EVALUATE_TIMEOUT_MS), helperOf(session.id));
     if (opts.readOnly) {
       const read = await readImage(client, expression, { batchIndex: opts.batchIndex });
       return { expression, read: summary(read), ms: performance.now() - t0 };
@@ -200,7 +203,7 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
       return { expression, result, read: summary(read), ms: performance.now() - t0 };
     }
     progress(`explaining ${expression} with ${model} in the paused program`);
-    const slow = new HelperClient(client.lang, evaluator(session, frameId, EXPLAIN_TIMEOUT_MS));
+    const slow = new HelperClient(client.lang, evaluator(session, frameId, EXPLAIN_TIMEOUT_MS), helperOf(session.id));
     const described = await client.describe(expression);
     const batchIndex = described.kind === 'array' && described.shape.length === 4 ? (opts.batchIndex ?? 0) : undefined;
     const methods = opts.methods?.filter((m): m is LiveMethod => (LIVE_METHODS as readonly string[]).includes(m));
@@ -215,7 +218,7 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
   function ensurePanel(): DebugExplainPanel {
     if (!panel) {
       panel = new DebugExplainPanel(context, (change) => {
-        if (lastRequest) void explainIn(lastRequest.session, lastRequest.expression, { ...lastRequest.opts, ...change });
+        if (lastRequest) void explainIn(lastRequest.session.id, lastRequest.expression, { ...lastRequest.opts, ...change });
       });
       panel.onDidClose(() => (panel = undefined));
     }
@@ -227,11 +230,11 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
     return firstLine(e instanceof Error ? e.message : String(e));
   }
 
-  async function explainIn(session: vscode.DebugSession | undefined, expression: string, opts: DebugExplainOptions, historyLabel?: string): Promise<DebugExplainOutcome> {
+  async function explainIn(sessionId: string | undefined, expression: string, opts: DebugExplainOptions, historyLabel?: string): Promise<DebugExplainOutcome> {
     const t0 = performance.now();
     let frame: { session: vscode.DebugSession; frameId: number };
     try {
-      frame = currentFrame(session?.id);
+      frame = currentFrame(sessionId);
     } catch (e) {
       return report(expression, oneLine(e), t0);
     }
@@ -282,9 +285,13 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
 
   async function stepLabel(session: vscode.DebugSession, threadId: number, frameId: number, n: number): Promise<string> {
     try {
-      const { stackFrames } = (await session.customRequest('stackTrace', { threadId, startFrame: 0, levels: 20 })) as { stackFrames: { id: number; line: number; source?: { name?: string } }[] };
+      const { stackFrames } = (await session.customRequest('stackTrace', { threadId, startFrame: 0, levels: 20 })) as {
+        stackFrames: { id: number; line: number; source?: { name?: string; path?: string } }[];
+      };
       const f = stackFrames.find((s) => s.id === frameId) ?? stackFrames[0];
-      return `step ${n} · ${f?.source?.name ?? '?'}:${f?.line ?? '?'}`;
+      // The file's base name: js-debug names sources by workspace-relative path, debugpy gives only the path.
+      const file = (f?.source?.path ?? f?.source?.name ?? '?').split(/[\\/]/).pop();
+      return `step ${n} · ${file}:${f?.line ?? '?'}`;
     } catch {
       return `step ${n}`;
     }
@@ -296,7 +303,7 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
     watch.steps++;
     const label = await stepLabel(item.session, item.threadId, item.frameId, watch.steps);
     const w = watch;
-    const outcome = await explainIn(item.session, w.expression, w.opts, label);
+    const outcome = await explainIn(item.session.id, w.expression, w.opts, label);
     const shape = outcome.read?.shape ? formatShape(outcome.read.shape) : undefined;
     if (outcome.result && shape && w.shape && shape !== w.shape) deps.log(`debug: ${w.expression} changed shape from ${w.shape} to ${shape}`);
     if (shape) w.shape = shape;
@@ -310,7 +317,7 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
     if (!session) return report(expression, 'no paused debug session', performance.now());
     watch = { sessionId: sessionId ?? session.id, expression, opts, steps: 0 };
     ensurePanel().clearHistory();
-    const first = await explainIn(session, expression, opts, `step 0 · pinned`);
+    const first = await explainIn(session.id, expression, opts, `step 0 · pinned`);
     if (!opts.model && first.result) watch.opts = { ...opts, model: first.result.model.dir.startsWith('debug:') ? first.result.model.dir.replace(/^debug:(?:[^:]+:)?/, '') : 'extension' };
     return first;
   };
@@ -321,14 +328,14 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
       for (const f of ended.get(s.id)?.splice(0) ?? []) f(new DebugFailure('the debug session ended while XAI Lens was reading from it'));
       ended.delete(s.id);
       clipboard.delete(s.id);
+      helperState.delete(s.id);
       if (watch?.sessionId === s.id) watch = undefined;
     }),
     vscode.debug.onDidChangeActiveStackItem(() => void onStop()),
     vscode.commands.registerCommand('xaiLens.debug.explainVariable', (arg?: unknown, opts?: DebugExplainOptions) => {
       const { sessionId, expression } = expressionOf(arg);
       if (!expression) return report('variable', 'this variable has no expression to evaluate', performance.now());
-      const session = sessionId ? vscode.debug.activeDebugSession?.id === sessionId ? vscode.debug.activeDebugSession : undefined : undefined;
-      return explainIn(session, expression, opts ?? {});
+      return explainIn(sessionId, expression, opts ?? {});
     }),
     vscode.commands.registerCommand('xaiLens.debug.explainSelection', (expression?: unknown, opts?: DebugExplainOptions) => {
       const expr = typeof expression === 'string' ? expression : selection();

@@ -104,6 +104,8 @@ export type Described =
 export interface Held {
   byteLength: number;
   chunks: number;
+  /** The first chunk, inline: a value under 4 MiB costs one evaluate. */
+  first?: string;
 }
 
 /** Concatenates chunk answers, checking the total against what the helper announced. */
@@ -124,12 +126,20 @@ export function assembleChunks(parts: Uint8Array[], expected: number): Uint8Arra
  * and always releases the held bytes after a transfer, even when the transfer fails.
  */
 export class HelperClient {
-  private installed = false;
-
   constructor(
     readonly lang: DebugLanguage,
     private readonly evaluate: Evaluate,
+    /** Shared by the clients of one debug session, so the helper is sent once per session, not per read. */
+    private readonly session: { installed: boolean } = { installed: false },
   ) {}
+
+  private get installed(): boolean {
+    return this.session.installed;
+  }
+
+  private set installed(v: boolean) {
+    this.session.installed = v;
+  }
 
   private async ensureInstalled(): Promise<void> {
     if (this.installed) return;
@@ -154,18 +164,24 @@ export class HelperClient {
     return this.call<Described>('describe', [valueArg(expression)]);
   }
 
-  /** Runs a helper function that holds bytes (prepare, prepareModel, explain), then reads them chunk by chunk. */
+  /**
+   * Runs a helper function that holds bytes (prepare, prepareModel, explain) and answers with the first chunk inline,
+   * then reads the other chunks; the helper drops the bytes after the last one (and on release() after a failure).
+   */
   async transfer<T extends Held>(fn: string, args: string[], onChunk?: (done: number, total: number) => void): Promise<{ meta: T; bytes: Uint8Array }> {
     const meta = await this.call<T>(fn, args);
+    const parts: Uint8Array[] = [decodeChunk(meta.first ?? '')];
+    delete meta.first;
+    onChunk?.(1, meta.chunks);
     try {
-      const parts: Uint8Array[] = [];
-      for (let i = 0; i < meta.chunks; i++) {
+      for (let i = 1; i < meta.chunks; i++) {
         parts.push(decodeChunk(await this.evaluate(callExpression(this.lang, 'chunk', [String(i)]))));
         onChunk?.(i + 1, meta.chunks);
       }
-      return { meta, bytes: assembleChunks(parts, meta.byteLength) };
-    } finally {
+    } catch (e) {
       await this.evaluate(callExpression(this.lang, 'release', [])).catch(() => undefined);
+      throw e;
     }
+    return { meta, bytes: assembleChunks(parts, meta.byteLength) };
   }
 }

@@ -157,10 +157,12 @@ export function xaiLensHelperFactory(): unknown {
     return { data: new Uint8Array(out.buffer), dtype: 'float32' };
   }
 
+  /** Answers the meta with the first chunk inline; holds the rest for chunk(i), released after the last one. */
   function hold(meta: Record<string, unknown>, data: Uint8Array, chunk = CHUNK): string {
-    state.data = data;
+    const chunks = Math.max(1, Math.ceil(data.byteLength / chunk));
+    state.data = chunks > 1 ? data : undefined;
     state.chunk = chunk;
-    return answer({ ...meta, byteLength: data.byteLength, chunks: Math.max(1, Math.ceil(data.byteLength / chunk)) });
+    return answer({ ...meta, byteLength: data.byteLength, chunks, first: b64(data.subarray(0, chunk)) });
   }
 
   return {
@@ -209,9 +211,11 @@ export function xaiLensHelperFactory(): unknown {
       }
     },
     chunk(i: number): string {
-      if (!state.data) return error('no transfer in progress');
+      const data = state.data;
+      if (!data) return error('no transfer in progress');
       const n = state.chunk;
-      return b64(state.data.subarray(i * n, (i + 1) * n));
+      if ((i + 1) * n >= data.byteLength) state.data = undefined;
+      return b64(data.subarray(i * n, (i + 1) * n));
     },
     release(): string {
       state.data = undefined;

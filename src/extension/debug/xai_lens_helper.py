@@ -167,21 +167,27 @@ def prepare(v, index=None, chunk_size=_CHUNK):
 
 
 def _hold(meta, data, chunk_size=_CHUNK):
+    """Answers the meta with the first chunk inline; holds the rest for chunk(i), released after the last one."""
     _state.clear()
-    _state['data'] = data
-    _state['chunk'] = int(chunk_size)
+    n = int(chunk_size)
     meta = dict(meta)
     meta['byteLength'] = len(data)
-    meta['chunks'] = max(1, int(math.ceil(len(data) / float(chunk_size))))
+    meta['chunks'] = max(1, int(math.ceil(len(data) / float(n))))
+    meta['first'] = base64.b64encode(data[:n]).decode('ascii')
+    if meta['chunks'] > 1:
+        _state['data'] = data
+        _state['chunk'] = n
     return _answer(meta)
 
 
 def chunk(i):
-    """The i-th block of the held bytes, base64 (a bare string, not JSON)."""
+    """The i-th block of the held bytes, base64 (a bare string, not JSON); the last one releases them."""
     data = _state.get('data')
     if data is None:
         return _error('no transfer in progress')
     n = _state['chunk']
+    if (i + 1) * n >= len(data):
+        _state.clear()
     return base64.b64encode(data[i * n:(i + 1) * n]).decode('ascii')
 
 
