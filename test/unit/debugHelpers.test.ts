@@ -12,7 +12,7 @@ import {
   MAX_TRANSFER_BYTES, checkSlice, interpretShape, samplesFromBytes, toPixels, type ImageLayout,
 } from '../../src/extension/debug/imageLayout';
 import {
-  HelperClient, HelperError, assembleChunks, decodeAnswer, decodeChunk, installExpression, languageOfDebugType, unquote, type Described, type Evaluate,
+  HelperClient, assembleChunks, decodeAnswer, decodeChunk, installExpression, languageOfDebugType, unquote, type Described, type Evaluate,
 } from '../../src/extension/debug/helperProtocol';
 import { readImage, explainLive, liveResultPayload, readTfjsModel } from '../../src/extension/debug/reader';
 import { encodePng } from '../../src/engine/image/decode';
