@@ -98,10 +98,10 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 
 const explain = (expression: string, opts: object) => vscode.commands.executeCommand<Outcome>('xaiLens.debug.explainSelection', expression, opts);
 
-/** Reads a 224×224×3 float32 value five times; the median goes to test-artifacts/debug-transfer.json. */
+/** Reads a 224×224×3 float32 value three times; the median goes to test-artifacts/debug-transfer.json. */
 async function benchmark(name: string, expression: string): Promise<void> {
   const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 3; i++) {
     const o = await explain(expression, { readOnly: true });
     assert.equal(o.error, undefined, o.error);
     times.push(o.ms);
@@ -116,13 +116,14 @@ async function benchmark(name: string, expression: string): Promise<void> {
   } catch {
     /* first entry */
   }
-  all[name] = { value: '224x224x3 float32', bytes: 224 * 224 * 3 * 4, medianMs: Math.round(times[2]), runsMs: times.map(Math.round) };
+  all[name] = { value: '224x224x3 float32', bytes: 224 * 224 * 3 * 4, medianMs: Math.round(times[1]), runsMs: times.map(Math.round) };
   writeFileSync(file, JSON.stringify(all, null, 2));
   console.log(JSON.stringify({ benchmark: `debug-transfer ${name}`, ...(all[name] as object) }));
 }
 
 describe('XAI Lens while debugging', function () {
-  this.timeout(240_000);
+  // Generous: the shared test machines run these at load averages far above their two cores.
+  this.timeout(600_000);
   let api: Api;
   const out = mkdtempSync(join(tmpdir(), 'xai-lens-debug-'));
 

@@ -12,7 +12,7 @@ import {
   MAX_TRANSFER_BYTES, checkSlice, interpretShape, samplesFromBytes, toPixels, type ImageLayout,
 } from '../../src/extension/debug/imageLayout';
 import {
-  HelperClient, assembleChunks, decodeAnswer, decodeChunk, installExpression, languageOfDebugType, unquote, type Described, type Evaluate,
+  HelperClient, assembleChunks, decodeAnswer, evaluateFailure, decodeChunk, installExpression, languageOfDebugType, unquote, type Described, type Evaluate,
 } from '../../src/extension/debug/helperProtocol';
 import { readImage, explainLive, liveResultPayload, readTfjsModel } from '../../src/extension/debug/reader';
 import { encodePng } from '../../src/engine/image/decode';
@@ -172,6 +172,8 @@ describe('debugger: image shapes, dtypes and ranges', () => {
     assert.equal(languageOfDebugType('debugpy'), 'python');
     assert.equal(languageOfDebugType('pwa-node'), 'javascript');
     assert.equal(languageOfDebugType('cppdbg'), undefined);
+    assert.equal(evaluateFailure('mock', "Unrecognized request 'evaluate'\n  at …"), "the mock debugger cannot evaluate expressions (Unrecognized request 'evaluate')");
+    assert.equal(evaluateFailure('debugpy', "NameError: name 'y' is not defined"), "NameError: name 'y' is not defined");
   });
 });
 

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { EngineClient } from '../engineClient';
 import { methodOptions, methodsSetting } from '../config';
 import type { ExplainResultPayload, MethodId } from '../../shared/protocol';
-import { HelperClient, HelperError, firstLine, languageOfDebugType, type DebugLanguage, type Evaluate } from './helperProtocol';
+import { HelperClient, HelperError, evaluateFailure, firstLine, languageOfDebugType, type DebugLanguage, type Evaluate } from './helperProtocol';
 import { NotAnImageError, describeRange, formatShape } from './imageLayout';
 import { LIVE_METHODS, explainLive, liveResultPayload, readImage, readTfjsModel, type LiveMethod, type ReadImage } from './reader';
 import { jsModelNames, markVariables, type DapVariable } from './variableKinds';
@@ -111,8 +111,7 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
           },
           (e: unknown) => {
             done();
-            const msg = firstLine(e instanceof Error ? e.message : String(e));
-            reject(new DebugFailure(/not supported|unrecognized request|evaluate.*(unsupported|not available)/i.test(msg) ? `the ${session.type} debugger cannot evaluate expressions (${msg})` : msg));
+            reject(new DebugFailure(evaluateFailure(session.type, e instanceof Error ? e.message : String(e))));
           },
         );
       });

@@ -82,6 +82,12 @@ export function decodeAnswer<T>(result: string): T {
   return obj as T;
 }
 
+/** One line for a failed DAP evaluate; adapters without `evaluate` answer "not supported" in various words. */
+export function evaluateFailure(debugType: string, message: string): string {
+  const line = firstLine(message);
+  return /not supported|unrecognized request|unknown request|evaluate.*(unsupported|not available)/i.test(line) ? `the ${debugType} debugger cannot evaluate expressions (${line})` : line;
+}
+
 export function firstLine(s: string): string {
   return s.split('\n').find((l) => l.trim())?.trim() ?? s;
 }
