@@ -24,6 +24,8 @@ const nodeCommon = {
   minify: production,
   packages: 'external',
   logLevel: 'warning',
+  // The debugger helper injected into Python programs (src/extension/debug/xai_lens_helper.py) is bundled as text.
+  loader: { '.py': 'text' },
 };
 
 const builds = [
@@ -44,6 +46,7 @@ const builds = [
     entryPoints: {
       cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
       'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts', 'bench-zoo': 'scripts/bench-zoo.ts',
+      'bench-debug-transfer': 'scripts/bench-debug-transfer.ts',
     },
     outdir: 'dist',
   },
@@ -57,7 +60,8 @@ const builds = [
     target: 'es2022',
     sourcemap: !production,
     minify: production,
-    entryPoints: { main: 'webview-ui/src/main.ts' },
+    // debugStrip: the debug panel's history strip (src/extension/debug/debugPanel.ts), loaded next to main.js.
+    entryPoints: { main: 'webview-ui/src/main.ts', debugStrip: 'webview-ui/src/debugStrip.ts' },
     outdir: 'dist/webview',
     plugins: [sveltePlugin({ compilerOptions: { css: 'external' } })],
     logLevel: 'warning',

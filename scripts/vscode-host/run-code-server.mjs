@@ -15,7 +15,7 @@
 // 120000), CHROMIUM_PATH (default /usr/bin/chromium), XAI_LENS_KEEP_TEMP=1 (keep the temporary folder),
 // XAI_LENS_VERBOSE=1 (same as --verbose), XAI_LENS_TEST_GREP (only extension tests whose title matches).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -35,6 +35,7 @@ const codeServerEntry = join(vscodeTest, 'code-server', 'node_modules', 'code-se
 // XAI_LENS_UI_DIR: another folder of *.ui.mjs scripts (the latency benchmark lives in scripts/bench-ui).
 const uiDir = process.env.XAI_LENS_UI_DIR ? resolvePath(repoRoot, process.env.XAI_LENS_UI_DIR) : join(repoRoot, 'test', 'ui');
 const artifactsDir = join(repoRoot, 'test-artifacts', 'ui');
+const debugpyTestExtension = join(repoRoot, 'test', 'fixtures', 'debugpy-extension');
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
@@ -182,6 +183,9 @@ async function startServer(root, workspace, resultFile) {
     PATH: `${join(vscodeTest, 'node24', 'bin')}:${process.env.PATH ?? ''}`,
     XAI_LENS_TEST_RESULT: resultFile, // inherited by the extension host, read by test/integration/index.ts
   });
+  // The test-only debugpy debugger type (the Python extension cannot be installed offline), installed by copying it
+  // into the fresh extensions folder (the server loads a single development extension).
+  if (existsSync(debugpyTestExtension)) cpSync(debugpyTestExtension, join(root, 'extensions', 'xai-lens-test.xai-lens-test-debugpy-0.0.1'), { recursive: true });
   state.logFile = join(root, 'code-server.log');
   const fd = openSync(state.logFile, 'a');
   const args = [

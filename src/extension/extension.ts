@@ -9,6 +9,7 @@ import { EngineClient } from './engineClient';
 import { ExplainView } from './explainView';
 import { backendSetting, SECTION } from './config';
 import { bundledModelDir, confirmLargeModel, defaultModelDir, ensureTrusted, modelLabel, modelPathOf, pickModel, rememberModel } from './models';
+import { registerDebugExplain, type DebugExplainApi } from './debug/debugExplain';
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 export const VIEW_TYPE_PANEL = 'xaiLens.explain';
@@ -20,6 +21,8 @@ export interface XaiLensApi {
   /** Open panels by image path. */
   panels: Map<string, { panel: vscode.WebviewPanel; view: ExplainView }>;
   activeModel(): string;
+  /** Explanations while debugging (src/extension/debug). */
+  debug: DebugExplainApi;
 }
 
 let engine: EngineClient | undefined;
@@ -169,7 +172,8 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     }),
     { dispose: () => void client.stop() },
   );
-  return { engine: client, panels, activeModel: () => activeModel };
+  const debug = registerDebugExplain(context, { engine: client, activeModel: () => activeModel, log: (line) => output.appendLine(line) });
+  return { engine: client, panels, activeModel: () => activeModel, debug };
 }
 
 async function exists(uri: vscode.Uri): Promise<boolean> {

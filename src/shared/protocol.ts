@@ -95,6 +95,10 @@ export interface ExplainParams {
   /** Token echoed in progress notifications, so the client can route them. */
   progressToken?: string;
   allowLargeModel?: boolean;
+  /** Pixels to explain instead of reading `imagePath` (which then only names the image), e.g. read by the debugger. */
+  image?: ImagePayload;
+  /** With `image`: its values are the model's input as they are (a live model's own tensor), not 0..1 pixels to prepare. */
+  rawInput?: boolean;
 }
 
 export interface ImagePayload {
@@ -191,6 +195,18 @@ export interface EngineRequests {
   'engine/explain': { params: ExplainParams; result: ExplainResultPayload };
   'engine/mistakes': { params: MistakesParams; result: MistakesReport };
   'engine/modelCard': { params: LoadModelParams; result: ModelCardResult };
+  'engine/loadModelArtifacts': { params: LoadModelArtifactsParams; result: ModelInfo };
+}
+
+/** A model handed over in memory (a tf.LayersModel read through the debugger); explain it with `modelDir: key`. */
+export interface LoadModelArtifactsParams {
+  /** Starts with `debug:`; loading the same key again replaces the model. */
+  key: string;
+  name: string;
+  modelTopology: object;
+  weightSpecs: { name: string; shape: number[]; dtype: 'float32' }[];
+  /** Weights in spec order, little-endian float32, base64. */
+  weightData: string;
 }
 
 /** The explanation so far (prediction and the methods finished), sent after each method so panels paint early. */

@@ -420,3 +420,21 @@ export async function importModel(path: string, opts: ImportOptions = {}): Promi
     throw e;
   }
 }
+
+/**
+ * A TF.js layers model handed over in memory (read through the debugger from a paused program): its values go in as
+ * the program's own tensors, so no preprocessing is assumed; classes are numbered.
+ */
+export function importedFromMemory(model: tf.LayersModel, key: string, name: string): ImportedModel {
+  const { inputShape, numClasses } = checkClassifier(model, key);
+  const preprocessing: Preprocessing = { range: [0, 1], channelOrder: 'rgb' };
+  return {
+    model, path: key, name, architecture: model.name, params: model.countParams(), inputShape, numClasses,
+    classNames: Array.from({ length: numClasses }, (_, i) => String(i)),
+    details: {
+      format: 'tfjs-layers', formatLabel: 'TF.js layers model (read through the debugger)', path: key, preprocessing,
+      preprocessingSource: 'default', preprocessingNote: 'the program\'s own values', classNamesSource: 'default',
+      alphaBackground: alphaBackground(preprocessing, inputShape[2]), notes: [],
+    },
+  };
+}

@@ -58,6 +58,7 @@ export function startServer(): void {
   connection.onRequest(request('engine/modelCard'), guard((p) => service.modelCard(p)));
   connection.onRequest(request('engine/explain'), guard((p, token) => service.explain(p, abortSignal(token))));
   connection.onRequest(request('engine/mistakes'), guard((p, token) => service.mistakes(p, abortSignal(token))));
+  connection.onRequest(request('engine/loadModelArtifacts'), guard((p) => service.loadModelArtifacts(p)));
   connection.onClose(() => {
     service.dispose();
     tf.disposeVariables();

@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/backends';
-import { importModel, type ImportedModel } from '../io/modelFormats';
+import { importedFromMemory, importModel, type ImportedModel } from '../io/modelFormats';
 import { importedModelCard } from '../io/importedCard';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
 import { explainImage } from '../explain/explain';
@@ -13,15 +13,38 @@ import { explainPayload, modelInfo } from '../explain/payload';
 import { describeEngine } from '../describe';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
+import type { RasterImage } from '../image/imageMath';
 import { resolve } from 'node:path';
 import { loadDataset, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
 import type { MistakeParams, MistakesParams, MistakesReport } from '../../shared/mistakes';
 import type { ExplainResult } from '../explain/explain';
 import type {
-  EngineDescription, EngineInfo, ExplainParams, ExplainResultPayload, InitializeParams, LoadModelParams, ModelCardResult, ModelInfo,
+  EngineDescription, EngineInfo, ExplainParams, ExplainResultPayload, ImagePayload, InitializeParams, LoadModelArtifactsParams, LoadModelParams,
+  ModelCardResult, ModelInfo,
   PartialResultParams, ProgressParams,
 } from '../../shared/protocol';
+import { XaiLensError } from '../errors';
+
+/** Models loaded from memory (the debugger) are keyed `debug:<name>`, never a folder. */
+const MEMORY_PREFIX = 'debug:';
+
+/**
+ * Pixels sent with the request. 0..1 pixels are prepared as a file's would be; a raw input (a live model's own
+ * tensor) must already have the model's input shape, and goes in unchanged.
+ */
+function preparePayload(img: ImagePayload, m: WarmModel, raw: boolean): { image: RasterImage; inverted: boolean; notes: string[] } {
+  const { width, height, channels } = img;
+  if (channels !== 1 && channels !== 3 && channels !== 4) throw new XaiLensError(`an image with ${channels} channels cannot be explained`);
+  if (img.data.length !== width * height * channels) throw new XaiLensError(`the image holds ${img.data.length} values, not ${width}×${height}×${channels}`);
+  const image: RasterImage = { width, height, channels, data: Float32Array.from(img.data) };
+  if (!raw) return prepareForModel(image, m.view.inputShape, m.imported.details, m.imported.details.alphaBackground);
+  const [h, w, c] = m.view.inputShape;
+  if (h !== height || w !== width || c !== channels) {
+    throw new XaiLensError(`the value is ${height}×${width}×${channels} but ${m.info.name} takes ${h}×${w}×${c}`);
+  }
+  return { image, inverted: false, notes: [] };
+}
 
 interface WarmModel {
   model: tf.LayersModel;
@@ -63,21 +86,45 @@ export class EngineService {
 
   private async warm(dir: string, allowLarge = false): Promise<WarmModel> {
     if (!this.backend) await this.initialize({ backend: 'auto' });
-    const key = resolve(dir);
+    const inMemory = dir.startsWith(MEMORY_PREFIX);
+    const key = inMemory ? dir : resolve(dir);
     let m = this.models.get(key);
+    if (!m && inMemory) throw new XaiLensError(`the model ${dir.slice(MEMORY_PREFIX.length)} read from the debugger is no longer loaded; read it again`);
     if (!m) {
       const imported = await importModel(key, { allowLarge });
-      let view: ModelViewImpl;
-      try {
-        view = createModelView(imported.model);
-      } catch (e) {
-        imported.model.dispose();
-        throw e;
-      }
-      m = { model: imported.model, view, imported, info: modelInfo(imported, view) };
+      m = this.warmModel(imported);
       this.models.set(key, m);
     }
     return m;
+  }
+
+  private warmModel(imported: ImportedModel): WarmModel {
+    let view: ModelViewImpl;
+    try {
+      view = createModelView(imported.model);
+    } catch (e) {
+      imported.model.dispose();
+      throw e;
+    }
+    return { model: imported.model, view, imported, info: modelInfo(imported, view) };
+  }
+
+  /** Loads a model handed over in memory (topology + weights read through the debugger) under its `debug:` key. */
+  async loadModelArtifacts(p: LoadModelArtifactsParams): Promise<ModelInfo> {
+    if (!p.key.startsWith(MEMORY_PREFIX)) throw new XaiLensError(`in-memory model keys start with ${MEMORY_PREFIX} (got ${p.key})`);
+    if (!this.backend) await this.initialize({ backend: 'auto' });
+    const bytes = Buffer.from(p.weightData, 'base64');
+    const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+    let model: tf.LayersModel;
+    try {
+      model = await tf.loadLayersModel(tf.io.fromMemory({ modelTopology: p.modelTopology as tf.io.ModelArtifacts['modelTopology'], weightSpecs: p.weightSpecs, weightData }));
+    } catch (e) {
+      throw new XaiLensError(`cannot build ${p.name} from what the debugger read: ${(e as Error).message.split('\n')[0]}`);
+    }
+    this.models.get(p.key)?.model.dispose();
+    const m = this.warmModel(importedFromMemory(model, p.key, p.name));
+    this.models.set(p.key, m);
+    return m.info;
   }
 
   /** The extension points' descriptors (explainers, counterfactual methods, architectures…): no backend needed. */
@@ -99,10 +146,9 @@ export class EngineService {
   async explain(p: ExplainParams, signal?: AbortSignal): Promise<ExplainResultPayload> {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
-    const img = await readImageFile(p.imagePath);
     const m = await this.warm(p.modelDir, p.allowLargeModel);
     const details = m.imported.details;
-    const prepared = prepareForModel(img, m.view.inputShape, details, details.alphaBackground);
+    const prepared = p.image ? preparePayload(p.image, m, p.rawInput === true) : prepareForModel(await readImageFile(p.imagePath), m.view.inputShape, details, details.alphaBackground);
     const token = p.progressToken ?? '';
     const total = methods.length + (p.counterfactual !== 'none' ? 1 : 0);
     this.progress({ token, done: 0, total, message: 'predicting' });
