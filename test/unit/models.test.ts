@@ -18,7 +18,7 @@ describe('models', () => {
   after(() => tmp.cleanup());
 
   it('registers mobilenetv2 and its se, cbam, pam and gc variants by name', () => {
-    assert.deepEqual(ARCHITECTURES.map((a) => a.id), ['mobilenetv2', 'se-mobilenetv2', 'cbam-mobilenetv2', 'pam-mobilenetv2', 'gc-mobilenetv2']);
+    assert.deepEqual(ARCHITECTURES.map((a) => a.id).slice(0, 5), ['mobilenetv2', 'se-mobilenetv2', 'cbam-mobilenetv2', 'pam-mobilenetv2', 'gc-mobilenetv2']);
     assert.equal(getArchitecture('CBAM-MobileNetV2').attention?.id, 'cbam');
   });
 
@@ -85,7 +85,8 @@ describe('models', () => {
     assert.equal(clone.kernelSize, 5);
   });
 
-  for (const arch of ARCHITECTURES) {
+  // The MobileNetV2 family (the other backbones' builds, round trips and Grad-CAM are in zoo.test.ts).
+  for (const arch of ARCHITECTURES.filter((a) => a.backbone.id === 'mobilenetv2')) {
     it(`${arch.id}: save → load gives identical predictions`, async () => {
       const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 3 });
       const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 5);

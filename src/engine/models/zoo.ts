@@ -9,6 +9,10 @@ import type { Descriptor, OptionSchema, OptionValues } from '../../shared/descri
 import { XaiLensError } from '../errors';
 import { resolveOptions } from '../options';
 import { buildMobileNetV2 } from './mobilenetv2';
+import { buildEfficientNetB0 } from './efficientnetb0';
+import { buildResNet50 } from './resnet50';
+import { buildVGG16 } from './vgg16';
+import { STEM_STRIDE_OPTION, WIDTH_OPTION } from './inputSizing';
 import { CBAM, GCBlock, PAM, SqueezeExcite } from './layers/attention';
 
 export type ImageShape3 = [number, number, number];
@@ -58,17 +62,59 @@ export const BACKBONES: readonly BackboneSpec[] = [
     label: 'MobileNetV2',
     description: 'MobileNetV2 (inverted residuals), sized for small inputs',
     paper: 'Sandler et al. 2018',
-    options: {
-      alpha: { type: 'number', default: 1, min: 0.05, max: 4, description: 'width multiplier of every layer' },
-      stemStride: {
-        type: 'enum', default: 'auto', values: ['auto', '1', '2'],
-        description: 'stride of the stem convolution (auto: 1 up to 32 px, else 2)',
-      },
-    },
+    // The same two knobs as the backbones of inputSizing.ts, so one CLI flag means one thing (checked by a test).
+    options: { alpha: WIDTH_OPTION, stemStride: STEM_STRIDE_OPTION },
     build: (a) => buildMobileNetV2({
       inputShape: a.inputShape, numClasses: a.numClasses, dropout: a.dropout, seed: a.seed, attend: a.attend, name: a.name,
       alpha: a.options.alpha as number,
       stemStride: a.options.stemStride === 'auto' ? undefined : Number(a.options.stemStride),
+    }),
+  },
+  {
+    id: 'efficientnetb0',
+    label: 'EfficientNetB0',
+    description: 'EfficientNetB0 (MBConv with squeeze-and-excitation, swish, drop-connect), strides fitted to the input',
+    paper: 'Tan & Le 2019',
+    options: {
+      alpha: WIDTH_OPTION,
+      stemStride: STEM_STRIDE_OPTION,
+      dropConnect: {
+        type: 'number', default: 0.2, min: 0, max: 0.9,
+        description: 'drop-connect (stochastic depth) rate of the last block, rising linearly from 0 over the blocks',
+      },
+    },
+    build: (a) => buildEfficientNetB0({
+      inputShape: a.inputShape, numClasses: a.numClasses, dropout: a.dropout, seed: a.seed, attend: a.attend, name: a.name,
+      alpha: a.options.alpha as number, stemStride: a.options.stemStride as string, dropConnect: a.options.dropConnect as number,
+    }),
+  },
+  {
+    id: 'resnet50',
+    label: 'ResNet50',
+    description: 'ResNet50 (bottleneck stages 3-4-6-3), strides fitted to the input',
+    paper: 'He et al. 2016',
+    options: { alpha: WIDTH_OPTION, stemStride: STEM_STRIDE_OPTION },
+    build: (a) => buildResNet50({
+      inputShape: a.inputShape, numClasses: a.numClasses, dropout: a.dropout, seed: a.seed, attend: a.attend, name: a.name,
+      alpha: a.options.alpha as number, stemStride: a.options.stemStride as string,
+    }),
+  },
+  {
+    id: 'vgg16',
+    label: 'VGG16',
+    description: 'VGG16 (13 convolutions), pools fitted to the input',
+    paper: 'Simonyan & Zisserman 2015',
+    options: {
+      alpha: WIDTH_OPTION,
+      batchNorm: { type: 'boolean', default: true, description: 'batch norm after every convolution (the paper has none)' },
+      head: {
+        type: 'enum', default: 'gap', values: ['gap', 'fc'],
+        description: "classifier: global average pooling (gap), or the paper's two 4096-unit FC layers (fc)",
+      },
+    },
+    build: (a) => buildVGG16({
+      inputShape: a.inputShape, numClasses: a.numClasses, dropout: a.dropout, seed: a.seed, attend: a.attend, name: a.name,
+      alpha: a.options.alpha as number, batchNorm: a.options.batchNorm as boolean, head: a.options.head as 'gap' | 'fc',
     }),
   },
 ];
