@@ -11,6 +11,7 @@ import { EXPLAINERS, parseMethods } from '../explain/registry';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { countMacs } from '../models/modelStats';
+import { NewestFirst } from './newestFirst';
 import { resolve } from 'node:path';
 import type { ModelCard } from '../modelCard';
 import type { ExplainResult } from '../explain/explain';
@@ -29,6 +30,8 @@ interface WarmModel {
 export class EngineService {
   private backend?: BackendInfo;
   private readonly models = new Map<string, WarmModel>();
+  /** The newest explanation runs first; older ones wait between their methods (newestFirst.ts). */
+  private readonly priority = new NewestFirst();
 
   constructor(
     private readonly progress: (p: ProgressParams) => void = () => undefined,
@@ -72,6 +75,15 @@ export class EngineService {
   }
 
   async explain(p: ExplainParams, signal?: AbortSignal): Promise<ExplainResultPayload> {
+    const turn = this.priority.begin();
+    try {
+      return await this.explainInTurn(p, turn.turn.bind(turn, signal), signal);
+    } finally {
+      turn.done();
+    }
+  }
+
+  private async explainInTurn(p: ExplainParams, beforeStep: () => Promise<void>, signal?: AbortSignal): Promise<ExplainResultPayload> {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const img = await readImageFile(p.imagePath);
@@ -83,7 +95,7 @@ export class EngineService {
     const payload = (r: ExplainResult) => this.toPayload(p.imagePath, m, prepared.image, prepared.inverted, r, performance.now() - t0);
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,
-      methodOptions: p.methodOptions, seed: 1, signal,
+      methodOptions: p.methodOptions, seed: 1, signal, beforeStep,
       onStep: (done, tot, what) => this.progress({ token, done, total: tot, message: what }),
       onPartial: (partial) => this.partial({ token, result: payload(partial) }),
     });
