@@ -8,6 +8,7 @@ import {
   CancellationTokenSource, IPCMessageReader, IPCMessageWriter, NotificationType, RequestType, ResponseError, createMessageConnection,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
+import type { GalleryItem } from '../shared/gallery';
 import { ENGINE_ERROR, type BackendChoice, type EngineInfo, type EngineNotifications, type EngineRequests, type ExplainResultPayload, type ProgressParams } from '../shared/protocol';
 
 export class EngineError extends Error {
@@ -43,6 +44,7 @@ export class EngineClient {
   private stopping = false;
   private readonly progressListeners = new Map<string, (p: ProgressParams) => void>();
   private readonly partialListeners = new Map<string, (r: ExplainResultPayload) => void>();
+  private readonly itemListeners = new Map<string, (item: GalleryItem) => void>();
   private nextToken = 1;
 
   constructor(private readonly opts: EngineClientOptions) {}
@@ -71,6 +73,7 @@ export class EngineClient {
     const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
     connection.onNotification(new NotificationType<EngineNotifications['engine/progress']>('engine/progress'), (p) => this.progressListeners.get(p.token)?.(p));
     connection.onNotification(new NotificationType<EngineNotifications['engine/partial']>('engine/partial'), (p) => this.partialListeners.get(p.token)?.(p.result));
+    connection.onNotification(new NotificationType<EngineNotifications['engine/folderItem']>('engine/folderItem'), (p) => this.itemListeners.get(p.token)?.(p.item));
     connection.listen();
     this.connection = connection;
     child.on('exit', (code, signal) => {
@@ -88,9 +91,12 @@ export class EngineClient {
   private async call<K extends keyof EngineRequests>(name: K, params: EngineRequests[K]['params'], token?: Cancellation): Promise<EngineRequests[K]['result']> {
     const connection = this.connection;
     if (!connection) throw new EngineError('the XAI Lens engine is not running', ENGINE_ERROR.internal);
+    // A request cancelled before it was sent (a panel re-targeted meanwhile) never reaches the engine.
+    if (token?.isCancellationRequested) throw new EngineError('cancelled', ENGINE_ERROR.cancelled);
     const source = new CancellationTokenSource();
+    // Created now, so cancel() may run more than once (a token's listener can fire late, after a direct cancel).
+    const rpcToken = source.token;
     const sub = token?.onCancellationRequested(() => source.cancel());
-    if (token?.isCancellationRequested) source.cancel();
     const child = this.child;
     let onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
     const exited = new Promise<never>((_, reject) => {
@@ -99,7 +105,7 @@ export class EngineClient {
       child?.once('exit', onExit);
     });
     try {
-      return await Promise.race([connection.sendRequest(new RequestType<EngineRequests[K]['params'], EngineRequests[K]['result'], void>(name), params, source.token), exited]);
+      return await Promise.race([connection.sendRequest(new RequestType<EngineRequests[K]['params'], EngineRequests[K]['result'], void>(name), params, rpcToken), exited]);
     } catch (e) {
       if (e instanceof EngineError) throw e;
       if (e instanceof ResponseError) throw new EngineError(e.message, e.code);
@@ -115,17 +121,25 @@ export class EngineClient {
   async request<K extends keyof EngineRequests>(
     name: K,
     params: EngineRequests[K]['params'],
-    opts: { token?: Cancellation; onProgress?: (p: ProgressParams) => void; onPartial?: (r: ExplainResultPayload) => void } = {},
+    opts: {
+      token?: Cancellation;
+      onProgress?: (p: ProgressParams) => void;
+      onPartial?: (r: ExplainResultPayload) => void;
+      /** engine/explainFolder: each image as it finishes. */
+      onItem?: (item: GalleryItem) => void;
+    } = {},
   ): Promise<EngineRequests[K]['result']> {
     await this.start();
     const progressToken = `p${this.nextToken++}`;
     if (opts.onProgress) this.progressListeners.set(progressToken, opts.onProgress);
     if (opts.onPartial) this.partialListeners.set(progressToken, opts.onPartial);
+    if (opts.onItem) this.itemListeners.set(progressToken, opts.onItem);
     try {
       return await this.call(name, { ...params, progressToken }, opts.token);
     } finally {
       this.progressListeners.delete(progressToken);
       this.partialListeners.delete(progressToken);
+      this.itemListeners.delete(progressToken);
     }
   }
 

@@ -1,10 +1,12 @@
 /**
- * Types shared by the extension host, the engine process and the webviews. Imports nothing, so every side can
- * depend on it without pulling in the others. Two channels:
+ * Types shared by the extension host, the engine process and the webviews. Imports only other src/shared files, so
+ * every side can depend on it without pulling in the others. Two channels:
  *  - engine RPC: extension host ↔ engine process (JSON-RPC over the child's stdio, vscode-jsonrpc on both ends);
  *  - panel messages: extension host ↔ explain webview (postMessage), discriminated unions per direction.
  * Arrays travel as plain number[] (JSON); images are model-input pixels in [0, 1], row-major, channels last.
  */
+
+import type { ExplainFolderParams, ExplainFolderResult, FolderItemParams } from './gallery';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Engine RPC
@@ -141,6 +143,8 @@ export interface EngineRequests {
   'engine/initialize': { params: InitializeParams; result: EngineInfo };
   'engine/loadModel': { params: LoadModelParams; result: ModelInfo };
   'engine/explain': { params: ExplainParams; result: ExplainResultPayload };
+  /** The folder gallery: every image's prediction and Grad-CAM, each sent as `engine/folderItem` when it finishes. */
+  'engine/explainFolder': { params: ExplainFolderParams; result: ExplainFolderResult };
 }
 
 /** The explanation so far (prediction and the methods finished), sent after each method so panels paint early. */
@@ -152,6 +156,7 @@ export interface PartialResultParams {
 export interface EngineNotifications {
   'engine/progress': ProgressParams;
   'engine/partial': PartialResultParams;
+  'engine/folderItem': FolderItemParams;
 }
 
 /** Error codes the engine returns in JSON-RPC errors (the message is always one user-readable line). */
@@ -171,7 +176,9 @@ export interface PanelSettings {
 
 /** Extension → webview. */
 export type ToWebview =
-  | { type: 'init'; imageName: string; settings: PanelSettings; model?: ModelInfo }
+  /** `follows`: the panel re-targets to the active image unless `locked` (the custom editor does not follow). */
+  | { type: 'init'; imageName: string; settings: PanelSettings; model?: ModelInfo; follows?: boolean; locked?: boolean }
+  | { type: 'locked'; locked: boolean }
   | { type: 'progress'; done: number; total: number; message: string }
   | { type: 'result'; result: ExplainResultPayload }
   /** Methods finished so far; more are coming (the panel stays busy). */
@@ -185,4 +192,5 @@ export type FromWebview =
   | { type: 'ready' }
   | { type: 'explain'; target?: number; layer?: string; counterfactual: CounterfactualMethod }
   | { type: 'cancel' }
+  | { type: 'lock'; locked: boolean }
   | { type: 'savePng'; name: string; dataUrl: string };

@@ -43,6 +43,7 @@ export function startServer(): void {
   const service = new EngineService(
     (p) => connection.sendNotification(notification('engine/progress'), p),
     (p) => connection.sendNotification(notification('engine/partial'), p),
+    (p) => connection.sendNotification(notification('engine/folderItem'), p),
   );
   const guard = <P, R>(f: (p: P, token: CancellationToken) => Promise<R>) => async (p: P, token: CancellationToken): Promise<R | ResponseError<void>> => {
     try {
@@ -54,6 +55,7 @@ export function startServer(): void {
   connection.onRequest(request('engine/initialize'), guard((p) => service.initialize(p)));
   connection.onRequest(request('engine/loadModel'), guard((p) => service.loadModel(p.dir)));
   connection.onRequest(request('engine/explain'), guard((p, token) => service.explain(p, abortSignal(token))));
+  connection.onRequest(request('engine/explainFolder'), guard((p, token) => service.explainFolder(p, abortSignal(token))));
   connection.onClose(() => {
     service.dispose();
     tf.disposeVariables();

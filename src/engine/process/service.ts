@@ -12,6 +12,9 @@ import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { countMacs } from '../models/modelStats';
 import { NewestFirst } from './newestFirst';
+import { explainFolder, listImages } from '../explain/folder';
+import { XaiLensError } from '../errors';
+import type { ExplainFolderParams, ExplainFolderResult, FolderItemParams } from '../../shared/gallery';
 import { resolve } from 'node:path';
 import type { ModelCard } from '../modelCard';
 import type { ExplainResult } from '../explain/explain';
@@ -36,6 +39,7 @@ export class EngineService {
   constructor(
     private readonly progress: (p: ProgressParams) => void = () => undefined,
     private readonly partial: (p: PartialResultParams) => void = () => undefined,
+    private readonly folderItem: (p: FolderItemParams) => void = () => undefined,
   ) {}
 
   async initialize(p: InitializeParams): Promise<EngineInfo> {
@@ -100,6 +104,36 @@ export class EngineService {
       onPartial: (partial) => this.partial({ token, result: payload(partial) }),
     });
     return payload(r);
+  }
+
+  /**
+   * The folder gallery: each image's prediction and Grad-CAM, sent as a notification when it finishes. It takes its
+   * turn before each image, so an explanation asked for meanwhile goes first.
+   */
+  async explainFolder(p: ExplainFolderParams, signal?: AbortSignal): Promise<ExplainFolderResult> {
+    const t0 = performance.now();
+    const turn = this.priority.begin();
+    try {
+      const m = await this.warm(p.modelDir);
+      const files = await listImages(p.dir, p.limit ?? Infinity);
+      const token = p.progressToken ?? '';
+      let explained = 0;
+      let failed = 0;
+      this.progress({ token, done: 0, total: files.length, message: 'explaining the folder' });
+      for await (const item of explainFolder(m.view, files, {
+        root: p.dir, card: m.card, classNames: m.info.classNames, layer: p.layer, thumbnail: p.thumbnail, signal,
+        beforeStep: () => turn.turn(signal),
+      })) {
+        if ('error' in item) failed++;
+        else explained++;
+        this.folderItem({ token, item });
+        this.progress({ token, done: explained + failed, total: files.length, message: item.relative });
+      }
+      if (signal?.aborted) throw new XaiLensError('cancelled');
+      return { dir: p.dir, total: files.length, explained, failed, ms: performance.now() - t0 };
+    } finally {
+      turn.done();
+    }
   }
 
   private toPayload(imagePath: string, m: WarmModel, input: RasterImage, inverted: boolean, r: ExplainResult, ms: number): ExplainResultPayload {
