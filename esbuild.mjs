@@ -45,7 +45,7 @@ const builds = [
     outdir: 'dist',
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   },
-  { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
+  { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', 'bench-priority': 'scripts/bench-priority.ts' }, outdir: 'dist' },
   // Webviews, one bundle per panel in src/shared/panels.ts: dist/webview/<id>.js (ESM, loaded with <script
   // type="module" nonce>) and dist/webview/<id>.css (all component styles, external so the page links it under
   // style-src ${webview.cspSource}; injected <style> elements would need the CSP nonce).

@@ -30,6 +30,12 @@ async function measure(frame) {
       tileWidth: firstTile?.getBoundingClientRect().width ?? 0,
       themeKind: doc.body.getAttribute('data-vscode-theme-kind'),
       background: getComputedStyle(doc.body).backgroundColor,
+      // The innermost elements that stick out on the right, to name the culprit when the page scrolls sideways.
+      wide: [...doc.querySelectorAll('main *')]
+        .filter((e) => e.getBoundingClientRect().right > doc.documentElement.clientWidth + 1)
+        .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > doc.documentElement.clientWidth + 1))
+        .slice(0, 5)
+        .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')} ${Math.round(e.getBoundingClientRect().right)}`),
     };
   });
 }
@@ -94,7 +100,7 @@ export default async function ({ page, workspace, artifactsDir, log }) {
       facts[`${id}-${size}`] = m;
       log(`${id} ${size}: ${JSON.stringify(m)}`);
       if (m.columns < 1 || m.columns > 4) throw new Error(`${id} ${size}: ${m.columns} overlay columns`);
-      if (m.overflow > 1) throw new Error(`${id} ${size}: the panel scrolls sideways by ${m.overflow} px at ${m.width} px`);
+      if (m.overflow > 1) throw new Error(`${id} ${size}: the panel scrolls sideways by ${m.overflow} px at ${m.width} px (${m.wide.join(', ')})`);
       if (!(m.predictionTop >= 0 && m.predictionTop < m.tilesTop)) throw new Error(`${id} ${size}: the prediction is not above the overlays`);
       if (size === 'narrow' && (m.width < 280 || m.width > 340)) throw new Error(`the narrow panel is ${m.width} px wide`);
       if (size === 'wide' && m.columns !== 4) throw new Error(`${id} wide (${m.width} px): ${m.columns} columns, want 4`);
