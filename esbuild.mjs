@@ -8,6 +8,12 @@ import { readdirSync, existsSync, mkdirSync, copyFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { assemblyScriptPlugin } from './scripts/esbuild-assemblyscript.mjs';
 
+// The webview panels are declared once, in src/shared/panels.ts (TypeScript): load that list through esbuild.
+async function panelDescriptors() {
+  const out = await esbuild.build({ entryPoints: ['src/shared/panels.ts'], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'warning' });
+  return (await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`)).PANEL_LIST;
+}
+
 const args = new Set(process.argv.slice(2));
 const watch = args.has('--watch');
 const production = args.has('--production');
@@ -46,13 +52,13 @@ const builds = [
     entryPoints: {
       cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
       'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts', 'bench-zoo': 'scripts/bench-zoo.ts',
-      'bench-debug-transfer': 'scripts/bench-debug-transfer.ts',
+      'bench-debug-transfer': 'scripts/bench-debug-transfer.ts', 'bench-priority': 'scripts/bench-priority.ts',
     },
     outdir: 'dist',
   },
-  // Explain panel webview: dist/webview/main.js (ESM, load with <script type="module" nonce>) and dist/webview/main.css
-  // (all component styles, external so the page links it under style-src ${webview.cspSource}; injected <style>
-  // elements would need the CSP nonce).
+  // Webviews, one bundle per panel in src/shared/panels.ts: dist/webview/<id>.js (ESM, loaded with <script
+  // type="module" nonce>) and dist/webview/<id>.css (all component styles, external so the page links it under
+  // style-src ${webview.cspSource}; injected <style> elements would need the CSP nonce).
   {
     bundle: true,
     platform: 'browser',
@@ -60,8 +66,8 @@ const builds = [
     target: 'es2022',
     sourcemap: !production,
     minify: production,
-    // debugStrip: the debug panel's history strip (src/extension/debug/debugPanel.ts), loaded next to main.js.
-    entryPoints: { main: 'webview-ui/src/main.ts', debugStrip: 'webview-ui/src/debugStrip.ts' },
+    // debugStrip: the debug panel's history strip (src/extension/debug/debugPanel.ts), loaded next to the explain panel's bundle.
+    entryPoints: { ...Object.fromEntries((await panelDescriptors()).map((p) => [p.id, p.entry])), debugStrip: 'webview-ui/src/debugStrip.ts' },
     outdir: 'dist/webview',
     plugins: [sveltePlugin({ compilerOptions: { css: 'external' } })],
     logLevel: 'warning',

@@ -21,6 +21,7 @@ import { COLORMAPS } from './image/render';
 import { describeCommand } from './cli/describe';
 import { optionUsage, type OptionSchema } from '../shared/descriptors';
 import { BACKEND_CHOICES } from '../shared/protocol';
+import { explainFolderCommand } from './cli/explainFolder';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -68,6 +69,12 @@ const COMMANDS: Record<string, Command> = {
       'counterfactual-class': { type: 'string' }, colormap: { type: 'string' }, opacity: { type: 'string' }, out: { type: 'string' }, ...backendOpt, ...jsonOpt,
     },
     run: explainCommand,
+  },
+  'explain-folder': {
+    summary: 'prediction, confidence and Grad-CAM for every image under a folder, printed as each finishes',
+    usage: 'explain-folder <dir> [--model <dir|default>] [--layer name] [--limit N] [--backend b] [--json]',
+    options: { ...modelOpt, layer: { type: 'string' }, limit: { type: 'string' }, ...backendOpt, ...jsonOpt },
+    run: explainFolderCommand,
   },
   layers: {
     summary: 'list the 4-D layers a CAM method can use (--layer)',

@@ -8,6 +8,7 @@ import {
   CancellationTokenSource, IPCMessageReader, IPCMessageWriter, NotificationType, RequestType, ResponseError, createMessageConnection,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
+import type { GalleryItem } from '../shared/gallery';
 import { ENGINE_ERROR, type BackendChoice, type EngineInfo, type EngineNotifications, type EngineRequests, type ExplainResultPayload, type ProgressParams } from '../shared/protocol';
 
 export class EngineError extends Error {
@@ -44,6 +45,7 @@ export class EngineClient {
   private readonly progressListeners = new Map<string, (p: ProgressParams) => void>();
   private readonly partialListeners = new Map<string, (r: ExplainResultPayload) => void>();
   private readonly mistakeListeners = new Map<string, (p: EngineNotifications['engine/mistake']) => void>();
+  private readonly itemListeners = new Map<string, (item: GalleryItem) => void>();
   private nextToken = 1;
 
   constructor(private readonly opts: EngineClientOptions) {}
@@ -73,6 +75,7 @@ export class EngineClient {
     connection.onNotification(new NotificationType<EngineNotifications['engine/progress']>('engine/progress'), (p) => this.progressListeners.get(p.token)?.(p));
     connection.onNotification(new NotificationType<EngineNotifications['engine/partial']>('engine/partial'), (p) => this.partialListeners.get(p.token)?.(p.result));
     connection.onNotification(new NotificationType<EngineNotifications['engine/mistake']>('engine/mistake'), (p) => this.mistakeListeners.get(p.token)?.(p));
+    connection.onNotification(new NotificationType<EngineNotifications['engine/folderItem']>('engine/folderItem'), (p) => this.itemListeners.get(p.token)?.(p.item));
     connection.listen();
     this.connection = connection;
     child.on('exit', (code, signal) => {
@@ -90,9 +93,12 @@ export class EngineClient {
   private async call<K extends keyof EngineRequests>(name: K, params: EngineRequests[K]['params'], token?: Cancellation): Promise<EngineRequests[K]['result']> {
     const connection = this.connection;
     if (!connection) throw new EngineError('the XAI Lens engine is not running', ENGINE_ERROR.internal);
+    // A request cancelled before it was sent (a panel re-targeted meanwhile) never reaches the engine.
+    if (token?.isCancellationRequested) throw new EngineError('cancelled', ENGINE_ERROR.cancelled);
     const source = new CancellationTokenSource();
+    // Created now, so cancel() may run more than once (a token's listener can fire late, after a direct cancel).
+    const rpcToken = source.token;
     const sub = token?.onCancellationRequested(() => source.cancel());
-    if (token?.isCancellationRequested) source.cancel();
     const child = this.child;
     let onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
     const exited = new Promise<never>((_, reject) => {
@@ -101,7 +107,7 @@ export class EngineClient {
       child?.once('exit', onExit);
     });
     try {
-      return await Promise.race([connection.sendRequest(new RequestType<EngineRequests[K]['params'], EngineRequests[K]['result'], void>(name), params, source.token), exited]);
+      return await Promise.race([connection.sendRequest(new RequestType<EngineRequests[K]['params'], EngineRequests[K]['result'], void>(name), params, rpcToken), exited]);
     } catch (e) {
       if (e instanceof EngineError) throw e;
       if (e instanceof ResponseError) throw new EngineError(e.message, e.code);
@@ -123,6 +129,8 @@ export class EngineClient {
       onPartial?: (r: ExplainResultPayload) => void;
       /** engine/mistakes: each mistake as it is finished. */
       onMistake?: (p: EngineNotifications['engine/mistake']) => void;
+      /** engine/explainFolder: each image as it finishes. */
+      onItem?: (item: GalleryItem) => void;
     } = {},
   ): Promise<EngineRequests[K]['result']> {
     await this.start();
@@ -130,12 +138,14 @@ export class EngineClient {
     if (opts.onProgress) this.progressListeners.set(progressToken, opts.onProgress);
     if (opts.onPartial) this.partialListeners.set(progressToken, opts.onPartial);
     if (opts.onMistake) this.mistakeListeners.set(progressToken, opts.onMistake);
+    if (opts.onItem) this.itemListeners.set(progressToken, opts.onItem);
     try {
       return await this.call(name, { ...params, progressToken }, opts.token);
     } finally {
       this.progressListeners.delete(progressToken);
       this.partialListeners.delete(progressToken);
       this.mistakeListeners.delete(progressToken);
+      this.itemListeners.delete(progressToken);
     }
   }
 

@@ -1,91 +1,127 @@
 /**
- * One explanation view: a webview (a panel, or the custom editor's) showing one image explained by one model. It
- * owns the webview's HTML (strict CSP with a nonce, local resources only), answers the webview's typed messages,
- * runs explanations on the engine with progress and cancel, and saves rendered PNGs into the workspace.
+ * One explanation view: a webview (the explain panel, or the custom editor's) showing one image explained by one
+ * model. It answers the webview's typed messages, runs explanations on the engine with progress and cancel, keeps
+ * finished results in a shared cache (going back to an image is instant), can be re-targeted to another image, pauses
+ * while hidden, and saves rendered PNGs into the workspace.
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname } from 'node:path';
 import type { CounterfactualMethod, ExplainResultPayload, FromWebview, ToWebview } from '../shared/protocol';
+import { PANELS } from '../shared/panels';
 import { type EngineClient, EngineError } from './engineClient';
 import { counterfactualChoices, methodOptions, methodsSetting, panelSettings } from './config';
+import { PanelChannel } from './webviewPanel';
+import { type ExplainRequest, ResultCache } from './resultCache';
 
-export function webviewOptions(context: vscode.ExtensionContext, image: vscode.Uri): vscode.WebviewOptions {
-  return {
-    enableScripts: true,
-    // Only the built webview and the folder of the image being explained.
-    localResourceRoots: [vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview'), vscode.Uri.file(dirname(image.fsPath))],
-  };
+export interface ExplainOpts {
+  target?: number;
+  layer?: string;
+  counterfactual?: CounterfactualMethod;
 }
 
-export function webviewHtml(context: vscode.ExtensionContext, webview: vscode.Webview, title: string): string {
-  const nonce = randomBytes(16).toString('base64');
-  const root = vscode.Uri.joinPath(context.extensionUri, 'dist', 'webview');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(root, 'main.css'));
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource} data: blob:`,
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `script-src 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
-  ].join('; ');
-  const escape = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style}" nonce="${nonce}">
-<title>${escape(title)}</title>
-</head>
-<body>
-<script type="module" nonce="${nonce}" src="${script}"></script>
-</body>
-</html>`;
+export interface ExplainViewOptions {
+  /** Shared between views, so the panel and the custom editor reuse each other's results. */
+  cache?: ResultCache;
+  /** The panel follows the active image (shows a lock); the custom editor does not. */
+  follows?: boolean;
+  /** The webview asked to lock or unlock the panel. */
+  onLock?: (locked: boolean) => void;
 }
 
 export class ExplainView implements vscode.Disposable {
   private lastResult?: ExplainResultPayload;
-  private running?: vscode.CancellationTokenSource;
-  private readonly disposables: vscode.Disposable[] = [];
+  private running?: { source: vscode.CancellationTokenSource; opts: ExplainOpts };
+  /** What was running when the view was hidden: run again when the webview is back. */
+  private paused?: ExplainOpts;
+  private readonly channel: PanelChannel<ToWebview, FromWebview>;
+  private readonly cache: ResultCache;
+  private locked = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
-    private readonly webview: vscode.Webview,
+    webview: vscode.Webview,
     private readonly engine: EngineClient,
-    readonly image: vscode.Uri,
+    private imageUri: vscode.Uri,
     private modelDir: string,
+    private readonly options: ExplainViewOptions = {},
   ) {
-    webview.options = webviewOptions(context, image);
-    webview.html = webviewHtml(context, webview, `Explain ${basename(image.fsPath)}`);
-    this.disposables.push(webview.onDidReceiveMessage((m: FromWebview) => void this.onMessage(m)));
+    this.cache = options.cache ?? new ResultCache();
+    this.channel = new PanelChannel(context, webview, PANELS.explain, (m) => void this.onMessage(m), `Explain ${basename(imageUri.fsPath)}`);
+  }
+
+  get image(): vscode.Uri {
+    return this.imageUri;
+  }
+
+  get model(): string {
+    return this.modelDir;
   }
 
   private post(message: ToWebview): void {
-    void this.webview.postMessage(message);
+    this.channel.post(message);
+  }
+
+  private imageName(): string {
+    return vscode.workspace.asRelativePath(this.imageUri, false);
+  }
+
+  private sendInit(): void {
+    this.post({
+      type: 'init', imageName: this.imageName(), settings: panelSettings(), model: this.lastResult?.model,
+      counterfactuals: counterfactualChoices(this.context.extension), follows: this.options.follows, locked: this.locked,
+    });
   }
 
   setModel(dir: string): void {
     this.modelDir = dir;
   }
 
+  setLocked(locked: boolean): void {
+    this.locked = locked;
+    this.post({ type: 'locked', locked });
+  }
+
+  /** Shows another image (and model): the running explanation is cancelled, a cached result shows at once. */
+  retarget(image: vscode.Uri, modelDir = this.modelDir): Promise<ExplainResultPayload | undefined> {
+    if (image.fsPath === this.imageUri.fsPath && modelDir === this.modelDir && (this.lastResult || this.running)) {
+      return Promise.resolve(this.lastResult);
+    }
+    this.running?.source.cancel();
+    this.running = undefined;
+    this.paused = undefined;
+    this.imageUri = image;
+    this.modelDir = modelDir;
+    this.lastResult = undefined;
+    this.sendInit();
+    return this.explain({});
+  }
+
+  /** The view was hidden: its remaining work is cancelled and resumed when it shows again. */
+  pause(): void {
+    if (!this.running) return;
+    this.paused = this.running.opts;
+    this.running.source.cancel();
+  }
+
   private async onMessage(m: FromWebview): Promise<void> {
     switch (m.type) {
-      case 'ready':
-        this.post({
-          type: 'init', imageName: basename(this.image.fsPath), settings: panelSettings(), model: this.lastResult?.model,
-          counterfactuals: counterfactualChoices(this.context.extension),
-        });
+      case 'ready': {
+        this.sendInit();
         if (this.lastResult) this.post({ type: 'result', result: this.lastResult });
-        else await this.explain({});
+        const resume = this.paused ?? (this.lastResult || this.running ? undefined : {});
+        this.paused = undefined;
+        if (resume) await this.explain(resume);
         break;
+      }
       case 'explain':
         await this.explain({ target: m.target, layer: m.layer, counterfactual: m.counterfactual });
         break;
       case 'cancel':
-        this.running?.cancel();
+        this.running?.source.cancel();
+        break;
+      case 'lock':
+        this.options.onLock?.(m.locked);
         break;
       case 'savePng':
         await this.savePng(m.name, m.dataUrl);
@@ -93,47 +129,62 @@ export class ExplainView implements vscode.Disposable {
     }
   }
 
-  /** Runs an explanation; a newer request cancels an older one still running. */
-  async explain(opts: { target?: number; layer?: string; counterfactual?: CounterfactualMethod }): Promise<ExplainResultPayload | undefined> {
-    this.running?.cancel();
+  private request(opts: ExplainOpts): ExplainRequest {
+    return {
+      modelDir: this.modelDir,
+      imagePath: this.imageUri.fsPath,
+      methods: methodsSetting(),
+      target: opts.target,
+      layer: opts.layer,
+      counterfactual: opts.counterfactual ?? panelSettings().counterfactual,
+      methodOptions: methodOptions(this.context.extension),
+    };
+  }
+
+  /** Runs an explanation (or takes it from the cache); a newer request cancels an older one still running. */
+  async explain(opts: ExplainOpts): Promise<ExplainResultPayload | undefined> {
+    this.running?.source.cancel();
+    const params = this.request(opts);
+    const cached = this.cache.get(params);
+    if (cached) {
+      this.running = undefined;
+      this.lastResult = cached;
+      this.post({ type: 'result', result: cached });
+      return cached;
+    }
     const source = new vscode.CancellationTokenSource();
-    this.running = source;
+    const run = { source, opts };
+    this.running = run;
+    const image = this.imageUri;
+    const current = () => this.running === run && this.imageUri === image;
     try {
       const result = await vscode.window.withProgress(
-        { location: vscode.ProgressLocation.Window, title: `XAI Lens: explaining ${basename(this.image.fsPath)}` },
+        { location: vscode.ProgressLocation.Window, title: `XAI Lens: explaining ${basename(image.fsPath)}` },
         () =>
-          this.engine.request(
-            'engine/explain',
-            {
-              modelDir: this.modelDir,
-              imagePath: this.image.fsPath,
-              methods: methodsSetting(),
-              target: opts.target,
-              layer: opts.layer,
-              counterfactual: opts.counterfactual ?? panelSettings().counterfactual,
-              methodOptions: methodOptions(this.context.extension),
-            },
-            {
-              token: source.token,
-              onProgress: (p) => this.post({ type: 'progress', done: p.done, total: p.total, message: p.message }),
-              onPartial: (partial) => this.post({ type: 'partial', result: partial }),
-            },
-          ),
+          this.engine.request('engine/explain', params, {
+            token: source.token,
+            onProgress: (p) => current() && this.post({ type: 'progress', done: p.done, total: p.total, message: p.message }),
+            onPartial: (partial) => current() && this.post({ type: 'partial', result: partial }),
+          }),
       );
+      this.cache.set(params, result);
+      if (!current()) return result;
       this.lastResult = result;
       this.post({ type: 'result', result });
       return result;
     } catch (e) {
       if (e instanceof EngineError && e.cancelled) {
-        this.post({ type: 'cancelled' });
+        if (current()) this.post({ type: 'cancelled' });
         return undefined;
       }
       const message = e instanceof Error ? e.message : String(e);
-      this.post({ type: 'error', message });
-      void vscode.window.showErrorMessage(`XAI Lens: ${message}`);
+      if (current()) {
+        this.post({ type: 'error', message });
+        void vscode.window.showErrorMessage(`XAI Lens: ${message}`);
+      }
       return undefined;
     } finally {
-      if (this.running === source) this.running = undefined;
+      if (this.running === run) this.running = undefined;
       source.dispose();
     }
   }
@@ -148,10 +199,11 @@ export class ExplainView implements vscode.Disposable {
       this.post({ type: 'error', message: 'the view could not be rendered as a PNG' });
       return;
     }
-    const stem = basename(this.image.fsPath, extname(this.image.fsPath));
+    const image = this.imageUri;
+    const stem = basename(image.fsPath, extname(image.fsPath));
     const safe = basename(name).replace(/[^\w.-]+/g, '_').replace(/^\.+/, '') || `${stem}.png`;
-    const folder = vscode.workspace.getWorkspaceFolder(this.image)?.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri;
-    const dir = folder ? vscode.Uri.joinPath(folder, 'xai-lens') : vscode.Uri.file(dirname(this.image.fsPath));
+    const folder = vscode.workspace.getWorkspaceFolder(image)?.uri ?? vscode.workspace.workspaceFolders?.[0]?.uri;
+    const dir = folder ? vscode.Uri.joinPath(folder, 'xai-lens') : vscode.Uri.file(dirname(image.fsPath));
     const target = vscode.Uri.joinPath(dir, safe.endsWith('.png') ? safe : `${safe}.png`);
     const tmp = vscode.Uri.joinPath(dir, `.${basename(target.path)}.${randomBytes(4).toString('hex')}.tmp`);
     try {
@@ -169,7 +221,7 @@ export class ExplainView implements vscode.Disposable {
   }
 
   dispose(): void {
-    this.running?.cancel();
-    this.disposables.forEach((d) => d.dispose());
+    this.running?.source.cancel();
+    this.channel.dispose();
   }
 }

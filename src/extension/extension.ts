@@ -7,19 +7,29 @@ import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import { EngineClient } from './engineClient';
 import { ExplainView } from './explainView';
+import { ExplainPanel, IMAGE_EXT } from './explainPanel';
+import { ResultCache } from './resultCache';
+import { type GalleryPanel, registerGallery } from './galleryPanel';
+import { type ComparePanel, registerCompare } from './comparePanel';
+import { PANELS } from '../shared/panels';
 import { backendSetting, SECTION } from './config';
 import { bundledModelDir, confirmLargeModel, defaultModelDir, ensureTrusted, modelLabel, modelPathOf, pickModel, rememberModel } from './models';
 import { registerDebugExplain, type DebugExplainApi } from './debug/debugExplain';
 
-const IMAGE_EXT = /\.(png|jpe?g)$/i;
-export const VIEW_TYPE_PANEL = 'xaiLens.explain';
+export const VIEW_TYPE_PANEL = PANELS.explain.viewType;
 export const VIEW_TYPE_EDITOR = 'xaiLens.imageExplainer';
 
 /** What tests and other extensions can reach through `extension.exports`. */
 export interface XaiLensApi {
   engine: EngineClient;
-  /** Open panels by image path. */
-  panels: Map<string, { panel: vscode.WebviewPanel; view: ExplainView }>;
+  /** The one explain panel (it follows the active image unless locked). */
+  explainPanel: ExplainPanel;
+  /** The folder gallery (*Explain Folder with XAI Lens*). */
+  gallery: GalleryPanel;
+  /** Two models or two images side by side. */
+  compare: ComparePanel;
+  /** The explain panel keyed by `<image path>\n<model dir>` (empty while it is closed). */
+  readonly panels: Map<string, { panel: vscode.WebviewPanel; view: ExplainView }>;
   activeModel(): string;
   /** Explanations while debugging (src/extension/debug). */
   debug: DebugExplainApi;
@@ -41,7 +51,23 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
   });
   const client = engine;
   let activeModel = defaultModelDir(context);
-  const panels = new Map<string, { panel: vscode.WebviewPanel; view: ExplainView }>();
+  const cache = new ResultCache();
+  const explainPanel = new ExplainPanel(context, client, cache, (dir) => modelLabel(context, dir));
+  const gallery = registerGallery(context, {
+    engine: client,
+    modelDir: () => activeModel,
+    modelLabel: (dir) => modelLabel(context, dir),
+    openImage: (image, dir) => explainPanel.show(image, dir),
+  });
+  const compare = registerCompare(context, {
+    engine: client,
+    cache,
+    activeModel: () => activeModel,
+    modelLabel: (dir) => modelLabel(context, dir),
+    pickModel: () => pickModel(context),
+    ensureTrusted: (dir) => ensureTrusted(context, dir),
+    openImage: (image, dir) => explainPanel.show(image, dir),
+  });
 
   const status = vscode.window.createStatusBarItem(vscode.StatusBarAlignment.Right, 100);
   status.command = 'xaiLens.switchModel';
@@ -72,22 +98,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     // A confirmed large model is loaded (and kept warm) before the panel asks for explanations.
     if (allowLarge) await client.request('engine/loadModel', { dir: modelDir, allowLargeModel: true });
     rememberModel(context, modelDir);
-    const key = `${image.fsPath}\n${modelDir}`;
-    const existing = panels.get(key);
-    if (existing) {
-      existing.panel.reveal();
-      return existing.view;
-    }
-    const panel = vscode.window.createWebviewPanel(VIEW_TYPE_PANEL, `Explain ${basename(image.fsPath)} · ${modelLabel(context, modelDir)}`, vscode.ViewColumn.Beside, {
-      enableScripts: true,
-    });
-    panel.iconPath = vscode.Uri.joinPath(context.extensionUri, 'media', 'icon.svg');
-    const view = new ExplainView(context, panel.webview, client, image, modelDir);
-    panels.set(key, { panel, view });
-    panel.onDidDispose(() => {
-      view.dispose();
-      panels.delete(key);
-    });
+    const view = explainPanel.show(image, modelDir);
     void client.start().then((info) => updateStatus(info.backend), () => undefined);
     return view;
   };
@@ -95,6 +106,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
   context.subscriptions.push(
     output,
     status,
+    explainPanel,
     vscode.commands.registerCommand('xaiLens.explainWithDefault', async (arg?: unknown) => {
       const image = await imageFrom(arg);
       return image ? explain(image, bundledModelDir(context)) : undefined;
@@ -154,7 +166,12 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       {
         openCustomDocument: (uri) => ({ uri, dispose: () => undefined }),
         resolveCustomEditor: (document, webviewPanel) => {
-          const view = new ExplainView(context, webviewPanel.webview, client, document.uri, activeModel);
+          const view = new ExplainView(context, webviewPanel.webview, client, document.uri, activeModel, { cache });
+          let shown = webviewPanel.visible;
+          webviewPanel.onDidChangeViewState(() => {
+            if (shown && !webviewPanel.visible) view.pause();
+            shown = webviewPanel.visible;
+          });
           webviewPanel.onDidDispose(() => view.dispose());
         },
       } satisfies vscode.CustomReadonlyEditorProvider,
@@ -173,7 +190,18 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     { dispose: () => void client.stop() },
   );
   const debug = registerDebugExplain(context, { engine: client, activeModel: () => activeModel, log: (line) => output.appendLine(line) });
-  return { engine: client, panels, activeModel: () => activeModel, debug };
+  return {
+    engine: client,
+    explainPanel,
+    gallery,
+    compare,
+    get panels() {
+      const c = explainPanel.current;
+      return new Map(c ? [[`${c.view.image.fsPath}\n${c.view.model}`, c]] : []);
+    },
+    activeModel: () => activeModel,
+    debug,
+  };
 }
 
 async function exists(uri: vscode.Uri): Promise<boolean> {

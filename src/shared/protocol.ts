@@ -1,14 +1,15 @@
 import type { Descriptor } from './descriptors';
 
 /**
- * Types shared by the extension host, the engine process and the webviews. Imports nothing, so every side can
- * depend on it without pulling in the others (its only import is the descriptor types beside it). Two channels:
+ * Types shared by the extension host, the engine process and the webviews. Imports only other src/shared files, so
+ * every side can depend on it without pulling in the others. Two channels:
  *  - engine RPC: extension host ↔ engine process (JSON-RPC over the child's stdio, vscode-jsonrpc on both ends);
  *  - panel messages: extension host ↔ explain webview (postMessage), discriminated unions per direction.
  * Arrays travel as plain number[] (JSON); images are model-input pixels in [0, 1], row-major, channels last.
  */
 
 import type { MistakeParams, MistakesParams, MistakesReport } from './mistakes';
+import type { ExplainFolderParams, ExplainFolderResult, FolderItemParams } from './gallery';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Engine RPC
@@ -196,6 +197,8 @@ export interface EngineRequests {
   'engine/mistakes': { params: MistakesParams; result: MistakesReport };
   'engine/modelCard': { params: LoadModelParams; result: ModelCardResult };
   'engine/loadModelArtifacts': { params: LoadModelArtifactsParams; result: ModelInfo };
+  /** The folder gallery: every image's prediction and Grad-CAM, each sent as `engine/folderItem` when it finishes. */
+  'engine/explainFolder': { params: ExplainFolderParams; result: ExplainFolderResult };
 }
 
 /** A model handed over in memory (a tf.LayersModel read through the debugger); explain it with `modelDir: key`. */
@@ -219,6 +222,7 @@ export interface EngineNotifications {
   'engine/progress': ProgressParams;
   'engine/partial': PartialResultParams;
   'engine/mistake': MistakeParams;
+  'engine/folderItem': FolderItemParams;
 }
 
 /** Error codes the engine returns in JSON-RPC errors (the message is always one user-readable line). */
@@ -244,8 +248,12 @@ export interface PanelSettings {
 
 /** Extension → webview. */
 export type ToWebview =
-  /** `counterfactuals`: the counterfactual picker's choices (ids and labels, from the registry via the manifest). */
-  | { type: 'init'; imageName: string; settings: PanelSettings; model?: ModelInfo; counterfactuals?: Choice[] }
+  /**
+   * `counterfactuals`: the counterfactual picker's choices (ids and labels, from the registry via the manifest).
+   * `follows`: the panel re-targets to the active image unless `locked` (the custom editor does not follow).
+   */
+  | { type: 'init'; imageName: string; settings: PanelSettings; model?: ModelInfo; counterfactuals?: Choice[]; follows?: boolean; locked?: boolean }
+  | { type: 'locked'; locked: boolean }
   | { type: 'progress'; done: number; total: number; message: string }
   | { type: 'result'; result: ExplainResultPayload }
   /** Methods finished so far; more are coming (the panel stays busy). */
@@ -259,4 +267,5 @@ export type FromWebview =
   | { type: 'ready' }
   | { type: 'explain'; target?: number; layer?: string; counterfactual: CounterfactualMethod }
   | { type: 'cancel' }
+  | { type: 'lock'; locked: boolean }
   | { type: 'savePng'; name: string; dataUrl: string };

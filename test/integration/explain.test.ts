@@ -52,7 +52,7 @@ describe('XAI Lens explain', function () {
   it('contributes the explain commands to the explorer and editor title for PNG/JPEG only', () => {
     const c = extension().packageJSON.contributes;
     for (const menu of ['explorer/context', 'editor/title']) {
-      const entries = (c.menus[menu] as { command: string; when: string }[]).filter((e) => e.command.startsWith('xaiLens.explain'));
+      const entries = (c.menus[menu] as { command: string; when: string }[]).filter((e) => e.command.startsWith('xaiLens.explainWith'));
       assert.deepEqual(entries.map((e) => e.command).sort(), ['xaiLens.explainWithDefault', 'xaiLens.explainWithModel'], menu);
       for (const e of entries) assert.equal(e.when, IMAGE_WHEN, `${menu} ${e.command}`);
     }
@@ -111,6 +111,7 @@ describe('XAI Lens explain', function () {
     const entry = await until('the corrupt panel', () => [...api.panels.entries()].find(([k]) => k.startsWith(fixture('corrupt.png').fsPath))?.[1]);
     assert.equal(await entry.view.explain({}), undefined, 'no result for a corrupt image');
     assert.equal(entry.view.result, undefined);
+    await vscode.commands.executeCommand('xaiLens.explainWithDefault', fixture('digit.png'));
     const good = [...api.panels.entries()].find(([k]) => k.startsWith(fixture('digit.png').fsPath))![1];
     const again = await good.view.explain({ counterfactual: 'none' });
     assert.equal(again?.prediction.label, 7);
@@ -122,7 +123,8 @@ describe('XAI Lens explain', function () {
     process.kill(pid, 'SIGKILL');
     await until('the engine to stop', () => (api.engine.running ? undefined : true), 10_000);
     const good = [...api.panels.entries()].find(([k]) => k.startsWith(fixture('digit.png').fsPath))![1];
-    const r = await good.view.explain({ counterfactual: 'none' });
+    // Class 3 was not asked for before, so the result is not in the cache and the engine has to answer.
+    const r = await good.view.explain({ counterfactual: 'none', target: 3 });
     assert.equal(r?.prediction.label, 7);
     assert.ok(api.engine.pid && api.engine.pid !== pid, 'a new engine process');
   });

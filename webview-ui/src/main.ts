@@ -1,5 +1,5 @@
 /**
- * Entry of the explain panel webview (bundled to dist/webview/main.js, ESM; its CSS to dist/webview/main.css).
+ * Entry of the explain panel webview (`explain` in src/shared/panels.ts: bundled to dist/webview/explain.js and .css).
  * Restores the state VS Code kept for this panel (getState) so the last result shows at once, mounts the app, then
  * tells the extension it is ready (it answers with `init` and, if it has one, the last `result`).
  */

@@ -32,6 +32,8 @@ export interface ExplainOptions {
   metrics?: boolean;
   seed?: number;
   signal?: AbortSignal;
+  /** Awaited before each step (method, counterfactual): the engine process holds an older request here while a newer one runs. */
+  beforeStep?: () => Promise<void>;
   /** Called after each finished step, for progress reporting. */
   onStep?: (done: number, total: number, what: string) => void;
   /** Called after each method with everything computed so far (no counterfactual yet), so a UI can paint early. */
@@ -82,6 +84,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     }
     // The methods run synchronously on wasm/cpu; turning the event loop lets a cancel request (RPC, Ctrl-C) arrive.
     await new Promise((r) => setImmediate(r));
+    await opts.beforeStep?.();
     if (opts.signal?.aborted) throw new XaiLensError('cancelled');
     const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal });
     attributions.push(a);
@@ -93,6 +96,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     opts.onPartial?.({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics }, skipped: [...skipped] });
   }
   await new Promise((r) => setImmediate(r));
+  if (opts.counterfactual && opts.counterfactual !== 'none') await opts.beforeStep?.();
   if (opts.signal?.aborted) throw new XaiLensError('cancelled');
   let counterfactual: Counterfactual | undefined;
   if (cfMethod) {

@@ -44,6 +44,7 @@ export function startServer(): void {
     (p) => connection.sendNotification(notification('engine/progress'), p),
     (p) => connection.sendNotification(notification('engine/partial'), p),
     (p) => connection.sendNotification(notification('engine/mistake'), p),
+    (p) => connection.sendNotification(notification('engine/folderItem'), p),
   );
   const guard = <P, R>(f: (p: P, token: CancellationToken) => Promise<R>) => async (p: P, token: CancellationToken): Promise<R | ResponseError<void>> => {
     try {
@@ -59,6 +60,7 @@ export function startServer(): void {
   connection.onRequest(request('engine/explain'), guard((p, token) => service.explain(p, abortSignal(token))));
   connection.onRequest(request('engine/mistakes'), guard((p, token) => service.mistakes(p, abortSignal(token))));
   connection.onRequest(request('engine/loadModelArtifacts'), guard((p) => service.loadModelArtifacts(p)));
+  connection.onRequest(request('engine/explainFolder'), guard((p, token) => service.explainFolder(p, abortSignal(token))));
   connection.onClose(() => {
     service.dispose();
     tf.disposeVariables();

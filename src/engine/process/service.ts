@@ -13,6 +13,9 @@ import { explainPayload, modelInfo } from '../explain/payload';
 import { describeEngine } from '../describe';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
+import { NewestFirst } from './newestFirst';
+import { explainFolder, listImages } from '../explain/folder';
+import type { ExplainFolderParams, ExplainFolderResult, FolderItemParams } from '../../shared/gallery';
 import type { RasterImage } from '../image/imageMath';
 import { resolve } from 'node:path';
 import { loadDataset, subset } from '../data/datasets';
@@ -56,11 +59,14 @@ interface WarmModel {
 export class EngineService {
   private backend?: BackendInfo;
   private readonly models = new Map<string, WarmModel>();
+  /** The newest explanation runs first; older ones wait between their methods (newestFirst.ts). */
+  private readonly priority = new NewestFirst();
 
   constructor(
     private readonly progress: (p: ProgressParams) => void = () => undefined,
     private readonly partial: (p: PartialResultParams) => void = () => undefined,
     private readonly mistake: (p: MistakeParams) => void = () => undefined,
+    private readonly folderItem: (p: FolderItemParams) => void = () => undefined,
   ) {}
 
   /** The misclassified images of a dataset (src/engine/mistakes.ts); each is sent as an 'engine/mistake' when done. */
@@ -144,6 +150,15 @@ export class EngineService {
   }
 
   async explain(p: ExplainParams, signal?: AbortSignal): Promise<ExplainResultPayload> {
+    const turn = this.priority.begin();
+    try {
+      return await this.explainInTurn(p, turn.turn.bind(turn, signal), signal);
+    } finally {
+      turn.done();
+    }
+  }
+
+  private async explainInTurn(p: ExplainParams, beforeStep: () => Promise<void>, signal?: AbortSignal): Promise<ExplainResultPayload> {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const m = await this.warm(p.modelDir, p.allowLargeModel);
@@ -158,11 +173,41 @@ export class EngineService {
     });
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,
-      counterfactualOptions: p.counterfactualOptions, methodOptions: p.methodOptions, seed: 1, signal,
+      counterfactualOptions: p.counterfactualOptions, methodOptions: p.methodOptions, seed: 1, signal, beforeStep,
       onStep: (done, tot, what) => this.progress({ token, done, total: tot, message: what }),
       onPartial: (partial) => this.partial({ token, result: payload(partial) }),
     });
     return payload(r);
+  }
+
+  /**
+   * The folder gallery: each image's prediction and Grad-CAM, sent as a notification when it finishes. It takes its
+   * turn before each image, so an explanation asked for meanwhile goes first.
+   */
+  async explainFolder(p: ExplainFolderParams, signal?: AbortSignal): Promise<ExplainFolderResult> {
+    const t0 = performance.now();
+    const turn = this.priority.begin();
+    try {
+      const m = await this.warm(p.modelDir);
+      const files = await listImages(p.dir, p.limit ?? Infinity);
+      const token = p.progressToken ?? '';
+      let explained = 0;
+      let failed = 0;
+      this.progress({ token, done: 0, total: files.length, message: 'explaining the folder' });
+      for await (const item of explainFolder(m.view, files, {
+        root: p.dir, details: m.imported.details, classNames: m.info.classNames, layer: p.layer, thumbnail: p.thumbnail, signal,
+        beforeStep: () => turn.turn(signal),
+      })) {
+        if ('error' in item) failed++;
+        else explained++;
+        this.folderItem({ token, item });
+        this.progress({ token, done: explained + failed, total: files.length, message: item.relative });
+      }
+      if (signal?.aborted) throw new XaiLensError('cancelled');
+      return { dir: p.dir, total: files.length, explained, failed, ms: performance.now() - t0 };
+    } finally {
+      turn.done();
+    }
   }
 
   dispose(): void {

@@ -5,8 +5,9 @@
  */
 import * as vscode from 'vscode';
 import type { ExplainResultPayload, FromWebview, ToWebview } from '../../shared/protocol';
-import { panelSettings } from '../config';
-import { webviewHtml } from '../explainView';
+import { counterfactualChoices, panelSettings } from '../config';
+import { panelHtml } from '../webviewPanel';
+import { PANELS } from '../../shared/panels';
 
 export const VIEW_TYPE_DEBUG = 'xaiLens.debugExplain';
 
@@ -53,7 +54,7 @@ export class DebugExplainPanel implements vscode.Disposable {
 
   /** The explain page plus the history strip's script, under the page's own CSP nonce. */
   private html(): string {
-    const base = webviewHtml(this.context, this.panel.webview, 'XAI Lens · Debug');
+    const base = panelHtml(this.context, this.panel.webview, PANELS.explain, 'XAI Lens · Debug');
     const nonce = /'nonce-([^']+)'/.exec(base)?.[1] ?? '';
     const strip = this.panel.webview.asWebviewUri(vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'webview', 'debugStrip.js'));
     return base.replace('</body>', `<script type="module" nonce="${nonce}" src="${strip}"></script>\n</body>`);
@@ -65,7 +66,10 @@ export class DebugExplainPanel implements vscode.Disposable {
 
   private onMessage(m: FromWebview): void {
     if (m.type === 'ready') {
-      this.post({ type: 'init', imageName: this.last?.imagePath ?? 'debugger value', settings: panelSettings(), model: this.last?.model });
+      this.post({
+        type: 'init', imageName: this.last?.imagePath ?? 'debugger value', settings: panelSettings(), model: this.last?.model,
+        counterfactuals: counterfactualChoices(this.context.extension),
+      });
       for (const h of this.history) this.post({ type: 'xaiLens.debugHistoryAdd', label: h.label, result: h.result });
       if (this.last) this.post({ type: 'result', result: this.last });
       if (this.lastError) this.post({ type: 'error', message: this.lastError });

@@ -14,11 +14,11 @@ export const widthFraction: Action<HTMLElement, number> = (node, fraction) => {
   return { update: apply };
 };
 
-/** Sets the element's CSS size in pixels: [width, height]. */
-export const pixelSize: Action<HTMLElement, [number, number]> = (node, size) => {
-  const apply = ([w, h]: [number, number]) => {
-    node.style.width = `${w}px`;
-    node.style.height = `${h}px`;
+/** Sets the element's CSS size in pixels: [width, height]; undefined leaves the size to the stylesheet. */
+export const pixelSize: Action<HTMLElement, [number, number] | undefined> = (node, size) => {
+  const apply = (s: [number, number] | undefined) => {
+    node.style.width = s ? `${s[0]}px` : '';
+    node.style.height = s ? `${s[1]}px` : '';
   };
   apply(size);
   return { update: apply };

@@ -36,6 +36,11 @@ export function post(message: FromWebview): void {
   api.postMessage(message);
 }
 
+/** The typed `post` of another panel (each webview page is one panel, with its own message type). */
+export function poster<T>(): (message: T) => void {
+  return (message) => api.postMessage(message);
+}
+
 export function getState(): unknown {
   return api.getState();
 }

@@ -36,6 +36,9 @@ export interface PanelState {
   error?: string;
   /** Path of the last saved PNG (shown briefly). */
   saved?: string;
+  /** The explain panel follows the active image (and can be locked); the custom editor does not. */
+  follows: boolean;
+  locked: boolean;
 }
 
 /** What survives a hidden (destroyed) webview. Versioned so an incompatible older state is ignored. */
@@ -45,7 +48,7 @@ export type PersistedState = { version: 1 } & Pick<
 >;
 
 export function initialState(): PanelState {
-  return { imageName: '', settings: { ...DEFAULT_SETTINGS }, counterfactuals: [], settingsTouched: false, busy: false };
+  return { imageName: '', settings: { ...DEFAULT_SETTINGS }, counterfactuals: [], settingsTouched: false, busy: false, follows: false, locked: false };
 }
 
 export function toPersisted(s: PanelState): PersistedState {
@@ -116,6 +119,8 @@ export function applyMessage(s: PanelState, msg: ToWebview): PanelState {
         model: msg.model ?? (sameImage ? s.model : undefined),
         settings: s.settingsTouched ? s.settings : sanitizeSettings(msg.settings, s.settings),
         counterfactuals: msg.counterfactuals ?? s.counterfactuals,
+        follows: msg.follows === true,
+        locked: msg.locked === true,
       };
       if (!sameImage) {
         // Another image: what was shown belongs to the old one.
@@ -150,6 +155,8 @@ export function applyMessage(s: PanelState, msg: ToWebview): PanelState {
       return { ...s, busy: false, progress: undefined };
     case 'saved':
       return { ...s, saved: msg.path };
+    case 'locked':
+      return { ...s, locked: msg.locked };
     default:
       return s;
   }
