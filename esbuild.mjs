@@ -8,6 +8,12 @@ import { readdirSync, existsSync, mkdirSync, copyFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { assemblyScriptPlugin } from './scripts/esbuild-assemblyscript.mjs';
 
+// The webview panels are declared once, in src/shared/panels.ts (TypeScript): load that list through esbuild.
+async function panelDescriptors() {
+  const out = await esbuild.build({ entryPoints: ['src/shared/panels.ts'], bundle: true, write: false, format: 'esm', platform: 'neutral', logLevel: 'warning' });
+  return (await import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString('base64')}`)).PANEL_LIST;
+}
+
 const args = new Set(process.argv.slice(2));
 const watch = args.has('--watch');
 const production = args.has('--production');
@@ -39,7 +45,9 @@ const builds = [
     outdir: 'dist',
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   },
-  { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
+  // The CLI ships in the .vsix too (the training task runs it), so it is self-contained like the engine process.
+  { ...nodeCommon, packages: undefined, entryPoints: { cli: 'src/engine/cli.ts' }, outdir: 'dist', external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'] },
+  { ...nodeCommon, entryPoints: { 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
   // Explain panel webview: dist/webview/main.js (ESM, load with <script type="module" nonce>) and dist/webview/main.css
   // (all component styles, external so the page links it under style-src ${webview.cspSource}; injected <style>
   // elements would need the CSP nonce).
@@ -50,7 +58,8 @@ const builds = [
     target: 'es2022',
     sourcemap: !production,
     minify: production,
-    entryPoints: { main: 'webview-ui/src/main.ts' },
+    // The explain panel (main) and every panel of src/shared/panels.ts (dist/webview/<id>.js + <id>.css).
+    entryPoints: { main: 'webview-ui/src/main.ts', ...Object.fromEntries((await panelDescriptors()).map((p) => [p.id, p.entry])) },
     outdir: 'dist/webview',
     plugins: [sveltePlugin({ compilerOptions: { css: 'external' } })],
     logLevel: 'warning',

@@ -9,6 +9,7 @@ import { EngineClient } from './engineClient';
 import { ExplainView } from './explainView';
 import { backendSetting, SECTION } from './config';
 import { bundledModelDir, defaultModelDir, ensureTrusted, modelLabel, pickModel, rememberModel } from './models';
+import { registerTraining, type TrainingApi } from './training/training';
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
 export const VIEW_TYPE_PANEL = 'xaiLens.explain';
@@ -20,6 +21,8 @@ export interface XaiLensApi {
   /** Open panels by image path. */
   panels: Map<string, { panel: vscode.WebviewPanel; view: ExplainView }>;
   activeModel(): string;
+  /** Training runs, the dashboard and the mistakes gallery. */
+  training: TrainingApi;
 }
 
 let engine: EngineClient | undefined;
@@ -92,10 +95,11 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       const image = await imageFrom(arg);
       return image ? explain(image, bundledModelDir(context)) : undefined;
     }),
-    vscode.commands.registerCommand('xaiLens.explainWithModel', async (arg?: unknown) => {
+    vscode.commands.registerCommand('xaiLens.explainWithModel', async (arg?: unknown, model?: unknown) => {
       const image = await imageFrom(arg);
       if (!image) return undefined;
-      const dir = await pickModel(context);
+      // A model folder as second argument (the training notification, other extensions) skips the picker.
+      const dir = typeof model === 'string' ? model : await pickModel(context);
       return dir ? explain(image, dir) : undefined;
     }),
     vscode.commands.registerCommand('xaiLens.switchModel', async () => {
@@ -149,7 +153,10 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     }),
     { dispose: () => void client.stop() },
   );
-  return { engine: client, panels, activeModel: () => activeModel };
+  const training = registerTraining(context, {
+    engine: client, explain, pickModel: () => pickModel(context), bundledModelDir: bundledModelDir(context), rememberModel: (dir) => rememberModel(context, dir),
+  });
+  return { engine: client, panels, activeModel: () => activeModel, training };
 }
 
 export async function deactivate(): Promise<void> {

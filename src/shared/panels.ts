@@ -1,0 +1,25 @@
+/**
+ * Webview panels, declared once. esbuild.mjs bundles each `entry` to dist/webview/<id>.js (+ <id>.css), and
+ * src/extension/webviewPanel.ts derives a panel's HTML (strict CSP with a nonce), options and typed message channel
+ * from its descriptor. Adding a panel: one entry here, one webview entry module, one extension module that opens it.
+ * (The explain panel still builds as dist/webview/main.js from webview-ui/src/main.ts.)
+ */
+export interface PanelDescriptor {
+  /** Bundle name: dist/webview/<id>.js and dist/webview/<id>.css. */
+  id: string;
+  /** The VS Code webview view type (also used in `when` clauses as `activeWebviewPanelId`). */
+  viewType: string;
+  /** Tab title before the panel names what it shows. */
+  title: string;
+  /** The webview's entry module, relative to the repository root. */
+  entry: string;
+}
+
+export const PANELS = {
+  dashboard: { id: 'dashboard', viewType: 'xaiLens.trainingDashboard', title: 'Training', entry: 'webview-ui/src/dashboard/main.ts' },
+  mistakes: { id: 'mistakes', viewType: 'xaiLens.mistakes', title: 'Mistakes', entry: 'webview-ui/src/mistakes/main.ts' },
+} as const satisfies Record<string, PanelDescriptor>;
+
+export type PanelId = keyof typeof PANELS;
+
+export const PANEL_LIST: readonly PanelDescriptor[] = Object.values(PANELS);
