@@ -32,7 +32,7 @@ export interface TrainTaskDefinition {
   freeze?: string;
 }
 
-const KEYS: Record<string, 'string' | 'number' | 'integer' | 'boolean'> = {
+export const TASK_FIELDS: Record<string, 'string' | 'number' | 'integer' | 'boolean'> = {
   type: 'string', command: 'string', data: 'string', model: 'string', from: 'string', epochs: 'integer', lr: 'number',
   augment: 'boolean', out: 'string', limit: 'integer', batchSize: 'integer', attention: 'string', freeze: 'string',
 };
@@ -40,7 +40,7 @@ const KEYS: Record<string, 'string' | 'number' | 'integer' | 'boolean'> = {
 /** Why `def` is not a usable task (undefined when it is): one line naming the field. */
 export function taskProblem(def: Record<string, unknown>): string | undefined {
   for (const [k, v] of Object.entries(def)) {
-    const kind = KEYS[k];
+    const kind = TASK_FIELDS[k];
     if (!kind) continue; // VS Code adds its own fields (e.g. problemMatcher, label) next to ours
     if (v === undefined) continue;
     const ok = kind === 'string' ? typeof v === 'string' && v.trim() !== ''
