@@ -31,12 +31,12 @@ export interface TrainingApi {
   provider: TrainingTaskProvider;
 }
 
-interface Pick<T> extends vscode.QuickPickItem {
+interface Choice<T> extends vscode.QuickPickItem {
   value?: T;
   custom?: boolean;
 }
 
-async function pickValue<T>(title: string, items: Pick<T>[], custom?: { prompt: string; parse: (s: string) => T | undefined; error: string }): Promise<T | undefined> {
+async function pickValue<T>(title: string, items: Choice<T>[], custom?: { prompt: string; parse: (s: string) => T | undefined; error: string }): Promise<T | undefined> {
   const pick = await vscode.window.showQuickPick(items, { title, ignoreFocusOut: true });
   if (!pick) return undefined;
   if (!pick.custom || !custom) return pick.value;
@@ -51,7 +51,7 @@ function architectures(context: vscode.ExtensionContext): string[] {
 }
 
 async function pickDataset(): Promise<string | undefined> {
-  const items: Pick<string>[] = [
+  const items: Choice<string>[] = [
     { label: '$(folder-opened) Choose a folder…', description: 'one subfolder of images per class', custom: true },
     { label: 'mnist', description: 'MNIST digits (bundled)', value: 'mnist' },
     { label: 'fashion-mnist', description: 'Fashion-MNIST (Debian package dataset-fashion-mnist)', value: 'fashion-mnist' },
@@ -63,10 +63,11 @@ async function pickDataset(): Promise<string | undefined> {
   return uris?.[0]?.fsPath;
 }
 
-async function pickRecipe(defaultEpochs: number): Promise<Pick<TrainTaskDefinition> | undefined> {
+/** Epochs, learning rate and augmentation; undefined when the user cancels a pick. */
+async function pickRecipe(defaultEpochs: number): Promise<Pick<TrainTaskDefinition, 'epochs' | 'lr' | 'augment'> | undefined> {
   const epochs = await pickValue<number>(
     'XAI Lens: epochs',
-    [...[1, 3, 5, 10, 20].map((n): Pick<number> => ({ label: String(n), description: n === defaultEpochs ? 'suggested' : undefined, value: n })), { label: 'Other…', custom: true }],
+    [...[1, 3, 5, 10, 20].map((n): Choice<number> => ({ label: String(n), description: n === defaultEpochs ? 'suggested' : undefined, value: n })), { label: 'Other…', custom: true }],
     { prompt: 'Number of epochs', parse: (s) => (/^\d+$/.test(s.trim()) && Number(s) >= 1 ? Number(s) : undefined), error: 'a whole number ≥ 1' },
   );
   if (epochs === undefined) return undefined;
@@ -85,7 +86,7 @@ async function pickRecipe(defaultEpochs: number): Promise<Pick<TrainTaskDefiniti
     { label: 'Off', value: false },
   ]);
   if (augment === undefined) return undefined;
-  return { label: '', value: { epochs, ...(lr === null ? {} : { lr }), ...(augment ? {} : { augment: false }) } as TrainTaskDefinition };
+  return { epochs, ...(lr === null ? {} : { lr }), ...(augment ? {} : { augment: false }) };
 }
 
 export function registerTraining(context: vscode.ExtensionContext, deps: TrainingDeps): TrainingApi {
@@ -141,8 +142,8 @@ export function registerTraining(context: vscode.ExtensionContext, deps: Trainin
     data ??= await pickDataset();
     if (!data) return undefined;
     const recipe = await pickRecipe(5);
-    if (!recipe?.value) return undefined;
-    return runTask({ ...recipe.value, type: TASK_TYPE, command: 'finetune', from: from === deps.bundledModelDir ? 'default' : from, data: relativeData(data) });
+    if (!recipe) return undefined;
+    return runTask({ ...recipe, type: TASK_TYPE, command: 'finetune', from: from === deps.bundledModelDir ? 'default' : from, data: relativeData(data) });
   };
 
   context.subscriptions.push(
@@ -158,8 +159,8 @@ export function registerTraining(context: vscode.ExtensionContext, deps: Trainin
       const data = await pickDataset();
       if (!data) return undefined;
       const recipe = await pickRecipe(10);
-      if (!recipe?.value) return undefined;
-      return runTask({ ...recipe.value, type: TASK_TYPE, command: 'train', model, data: relativeData(data) });
+      if (!recipe) return undefined;
+      return runTask({ ...recipe, type: TASK_TYPE, command: 'train', model, data: relativeData(data) });
     }),
     vscode.commands.registerCommand('xaiLens.showTrainingDashboard', () => {
       const run = dashboard.shownRun ?? runs.at(-1);
