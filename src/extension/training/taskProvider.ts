@@ -104,7 +104,8 @@ class TrainingTerminal implements vscode.Pseudoterminal {
         const r = ev.record;
         this.epochSeconds.push(r.seconds);
         const total = this.epochsTotal();
-        this.line(kerasEpochLine({ ...r, epochs: total, etaSeconds: remainingSeconds(this.epochSeconds, r.epoch, total) }));
+        // A fine-tune's head-first epochs train only the new head.
+        this.line(kerasEpochLine({ ...r, epochs: total, etaSeconds: remainingSeconds(this.epochSeconds, r.epoch, total) }) + (ev.frozen ? ' (head only)' : ''));
         break;
       }
       case 'learning-rate':

@@ -16,7 +16,7 @@ export interface RunListener {
 }
 
 /** The CLI's human-readable summaries of events (it prints them to stderr also with --json); the events carry them. */
-const EVENT_SUMMARY = /^(training \d+ images|epoch \d+(\/\d+ batch|:)|checkpoint saved|learning rate \S+ ->|early stopping|done: |cancelled; )/;
+const EVENT_SUMMARY = /^(training \d+ images|epoch \d+(\/\d+ batch|:)|Epoch \d+\/\d+ |checkpoint saved|learning rate \S+ ->|early stopping|done: |cancelled; )/i;
 
 let nextId = 1;
 
