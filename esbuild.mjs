@@ -47,7 +47,14 @@ const builds = [
   },
   // The CLI ships in the .vsix too (the training task runs it), so it is self-contained like the engine process.
   { ...nodeCommon, packages: undefined, entryPoints: { cli: 'src/engine/cli.ts' }, outdir: 'dist', external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'] },
-  { ...nodeCommon, entryPoints: { 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
+  {
+    ...nodeCommon,
+    entryPoints: {
+      'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
+      'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts',
+    },
+    outdir: 'dist',
+  },
   // Explain panel webview: dist/webview/main.js (ESM, load with <script type="module" nonce>) and dist/webview/main.css
   // (all component styles, external so the page links it under style-src ${webview.cspSource}; injected <style>
   // elements would need the CSP nonce).

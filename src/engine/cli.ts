@@ -13,7 +13,12 @@ import { trainCommand } from './cli/train';
 import { explainCommand, layersCommand } from './cli/explain';
 import { schemaFlags } from './cli/flags';
 import { ARCHITECTURES } from './models/zoo';
+import { EXPLAINERS } from './explain/registry';
+import { COUNTERFACTUALS, NO_COUNTERFACTUAL } from './explain/counterfactuals/registry';
+import { COLORMAPS } from './image/render';
+import { describeCommand } from './cli/describe';
 import { optionUsage, type OptionSchema } from '../shared/descriptors';
+import { BACKEND_CHOICES } from '../shared/protocol';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -55,7 +60,7 @@ const COMMANDS: Record<string, Command> = {
   },
   explain: {
     summary: 'attribution maps, faithfulness metrics and a counterfactual for one image',
-    usage: 'explain <image> [--model <dir|default>] [--methods gradcam,gradcampp,scorecam,gradients,smoothgrad,ig,lime|all] [--class k] [--layer name] [--counterfactual gradient|growing-spheres|none] [--counterfactual-class k|any] [--colormap viridis|jet|inferno|gray] [--opacity x] [--out dir] [--backend b] [--json]',
+    usage: `explain <image> [--model <dir|default>] [--methods ${EXPLAINERS.map((e) => e.id).join(',')}|all] [--class k] [--layer name] [--counterfactual ${[...COUNTERFACTUALS.map((c) => c.id), NO_COUNTERFACTUAL].join('|')}] [--counterfactual-class k|any] [--colormap ${COLORMAPS.join('|')}] [--opacity x] [--out dir] [--backend b] [--json]`,
     options: {
       ...modelOpt, methods: { type: 'string' }, class: { type: 'string' }, layer: { type: 'string' }, counterfactual: { type: 'string' },
       'counterfactual-class': { type: 'string' }, colormap: { type: 'string' }, opacity: { type: 'string' }, out: { type: 'string' }, ...backendOpt, ...jsonOpt,
@@ -67,6 +72,12 @@ const COMMANDS: Record<string, Command> = {
     usage: 'layers [--model <dir|default>] [--json]',
     options: { ...modelOpt, ...backendOpt, ...jsonOpt },
     run: layersCommand,
+  },
+  describe: {
+    summary: 'list the explainers, counterfactual methods, backbones, attention kinds and architectures with their options',
+    usage: 'describe [--json]',
+    options: { ...jsonOpt },
+    run: describeCommand,
   },
   info: {
     summary: 'print the model card',
@@ -86,7 +97,7 @@ function uniqueOptionUsage(): string {
 function help(): string {
   const lines = ['usage: xai-lens <command> [options]', '', 'commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(9)} ${c.summary}`, `            xai-lens ${c.usage}`);
-  lines.push('', 'backends (--backend): auto (default), tensorflow-gpu, tensorflow, wasm, cpu');
+  lines.push('', `backends (--backend): ${BACKEND_CHOICES.join(', ')} (default auto)`);
   return lines.join('\n');
 }
 

@@ -5,10 +5,19 @@
  * and the manifest, the CLI usage and the pickers are generated from them or checked against them. Imports nothing.
  */
 
-export type OptionSpec =
-  | { type: 'integer' | 'number'; default: number; min?: number; max?: number; description: string }
-  | { type: 'enum'; default: string; values: readonly string[]; description: string }
-  | { type: 'boolean'; default: boolean; description: string };
+interface OptionCommon {
+  description: string;
+  /** Offered as a VS Code setting (`xaiLens.<kind>.<id>.<option>`, generated into package.json). */
+  setting?: boolean;
+}
+
+export type OptionSpec = OptionCommon & (
+  | { type: 'integer' | 'number'; default: number; min?: number; max?: number }
+  | { type: 'enum'; default: string; values: readonly string[] }
+  /** Free text, e.g. a layer name; '' usually means "chosen automatically". */
+  | { type: 'string'; default: string }
+  | { type: 'boolean'; default: boolean }
+);
 
 export type OptionSchema = Readonly<Record<string, OptionSpec>>;
 export type OptionValue = number | string | boolean;
@@ -41,12 +50,14 @@ export function optionProblem(spec: OptionSpec, value: unknown): string | undefi
       return spec.values.includes(String(value)) ? undefined : `must be one of ${spec.values.join(', ')}`;
     case 'boolean':
       return typeof value === 'boolean' || value === 'true' || value === 'false' ? undefined : 'must be true or false';
+    case 'string':
+      return typeof value === 'string' ? undefined : 'must be text';
   }
 }
 
 /** `value` in the option's own type (after optionProblem said it fits). */
 export function coerceOption(spec: OptionSpec, value: unknown): OptionValue {
-  if (spec.type === 'enum') return String(value);
+  if (spec.type === 'enum' || spec.type === 'string') return String(value);
   if (spec.type === 'boolean') return value === true || value === 'true';
   return Number(value);
 }
@@ -59,6 +70,6 @@ export function flagName(key: string): string {
 /** "[--alpha x] [--stem-stride auto|1|2]" for a usage line. */
 export function optionUsage(schema: OptionSchema): string {
   return Object.entries(schema)
-    .map(([k, s]) => `[--${flagName(k)} ${s.type === 'enum' ? s.values.join('|') : s.type === 'boolean' ? 'true|false' : s.type === 'integer' ? 'N' : 'x'}]`)
+    .map(([k, s]) => `[--${flagName(k)} ${s.type === 'enum' ? s.values.join('|') : s.type === 'boolean' ? 'true|false' : s.type === 'integer' ? 'N' : s.type === 'string' ? 'text' : 'x'}]`)
     .join(' ');
 }

@@ -17,13 +17,13 @@ describe('models', () => {
   });
   after(() => tmp.cleanup());
 
-  it('registers mobilenetv2, se-mobilenetv2 and cbam-mobilenetv2 by name', () => {
-    assert.deepEqual(ARCHITECTURES.map((a) => a.id), ['mobilenetv2', 'se-mobilenetv2', 'cbam-mobilenetv2']);
+  it('registers mobilenetv2 and its se, cbam, pam and gc variants by name', () => {
+    assert.deepEqual(ARCHITECTURES.map((a) => a.id), ['mobilenetv2', 'se-mobilenetv2', 'cbam-mobilenetv2', 'pam-mobilenetv2', 'gc-mobilenetv2']);
     assert.equal(getArchitecture('CBAM-MobileNetV2').attention?.id, 'cbam');
   });
 
   it('names the available models when one is unknown', () => {
-    assert.throws(() => getArchitecture('resnet9000'), /unknown model "resnet9000"; available: mobilenetv2, se-mobilenetv2, cbam-mobilenetv2/);
+    assert.throws(() => getArchitecture('resnet9000'), /unknown model "resnet9000"; available: mobilenetv2, se-mobilenetv2, cbam-mobilenetv2, pam-mobilenetv2, gc-mobilenetv2/);
   });
 
   it('counts MACs of a hand-checked tiny model', () => {

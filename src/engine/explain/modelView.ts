@@ -10,7 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
-import type { ImageShape, ModelView } from './types';
+import { isAttentionLayer } from '../models/layers/attentionCommon';
+import type { AttentionSite, ImageShape, ModelView } from './types';
 
 type Sym = tf.SymbolicTensor;
 
@@ -23,6 +24,8 @@ interface Rebuilt {
   outputs: Sym[];
   /** Output of every layer by name, before any hook. */
   byName: Map<string, Sym>;
+  /** First input of every (non-model) layer by name, with the layer itself: what attention maps are computed from. */
+  inputsByName: Map<string, { input: Sym; layer: tf.layers.Layer }>;
 }
 
 function isModel(layer: tf.layers.Layer): layer is tf.LayersModel {
@@ -30,7 +33,7 @@ function isModel(layer: tf.layers.Layer): layer is tf.LayersModel {
 }
 
 /** Re-applies every layer of `model` to new symbolic inputs, inlining nested models. */
-function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, byName: Map<string, Sym>): Sym[] {
+function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, byName: Map<string, Sym>, inputsByName: Rebuilt['inputsByName']): Sym[] {
   const map = new Map<number, Sym>();
   model.inputs.forEach((t, i) => map.set(t.id, inputs[i]));
   for (const layer of model.layers) {
@@ -41,8 +44,9 @@ function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, by
       const mapped = ins.map((t) => map.get(t.id)!);
       let outs: Sym[];
       if (isModel(layer)) {
-        outs = inline(layer, mapped, hook, byName);
+        outs = inline(layer, mapped, hook, byName, inputsByName);
       } else {
+        inputsByName.set(layer.name, { input: mapped[0], layer });
         const r = layer.apply(mapped.length === 1 ? mapped[0] : mapped) as Sym | Sym[];
         outs = Array.isArray(r) ? r : [r];
       }
@@ -62,8 +66,9 @@ function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, by
 
 function rebuild(model: tf.LayersModel, image: Sym, hook?: Hook): Rebuilt {
   const byName = new Map<string, Sym>();
-  const outputs = inline(model, [image], hook, byName);
-  return { outputs, byName };
+  const inputsByName: Rebuilt['inputsByName'] = new Map();
+  const outputs = inline(model, [image], hook, byName, inputsByName);
+  return { outputs, byName, inputsByName };
 }
 
 /**
@@ -128,6 +133,14 @@ export function createModelView(model: tf.LayersModel): ModelViewImpl {
       spatialLayers.push({ name, shape: t.shape.slice(1) as ImageShape, className: t.sourceLayer.getClassName() });
     }
   }
+  // Layers with an attention mechanism, found by what they can do (attentionMaps), not by class name.
+  const attentionLayers: AttentionSite[] = [];
+  for (const [name, { input, layer }] of base.inputsByName) {
+    if (isAttentionLayer(layer) && input.shape.length === 4 && input.shape.slice(1).every((d) => d !== null)) {
+      attentionLayers.push({ layer: name, className: layer.getClassName(), shape: input.shape.slice(1) as ImageShape });
+    }
+  }
+  const attentionInputs = new Map<string, tf.LayersModel>();
   // Models without a 4-D layer still get gradient and black-box methods; CAM methods ask for a layer and fail then.
   const defaultLayer = spatialLayers.length ? spatialLayers[spatialLayers.length - 1].name : '';
   const findLayer = (layer: string): SpatialLayer => {
@@ -157,6 +170,7 @@ export function createModelView(model: tf.LayersModel): ModelViewImpl {
     inputShape,
     numClasses,
     spatialLayers,
+    attentionLayers,
     defaultLayer,
     scoresAreLogProbabilities: !logits,
     probabilities: (x) => model.predict(x) as tf.Tensor2D,
@@ -168,9 +182,23 @@ export function createModelView(model: tf.LayersModel): ModelViewImpl {
     layerShape(layer) {
       return findLayer(layer).shape;
     },
+    attentionMaps(layer, x) {
+      const entry = base.inputsByName.get(layer);
+      if (!entry || !isAttentionLayer(entry.layer)) {
+        const names = attentionLayers.map((a) => a.layer);
+        throw new XaiLensError(`"${layer}" is not an attention layer; ${names.length ? `attention layers: ${names.join(', ')}` : `model "${model.name}" has none`}`);
+      }
+      let m = attentionInputs.get(layer);
+      if (!m) {
+        m = flatModel(model, image, entry.input);
+        attentionInputs.set(layer, m);
+      }
+      return entry.layer.attentionMaps(m.predict(x) as tf.Tensor4D);
+    },
     dispose() {
       // The rebuilt graphs share the original model's weights, which the model's owner disposes.
       probes.clear();
+      attentionInputs.clear();
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Descriptor, OptionSchema, OptionValues } from '../../shared/descri
 import { XaiLensError } from '../errors';
 import { resolveOptions } from '../options';
 import { buildMobileNetV2 } from './mobilenetv2';
-import { CBAM, SqueezeExcite } from './layers/attention';
+import { CBAM, GCBlock, PAM, SqueezeExcite } from './layers/attention';
 
 export type ImageShape3 = [number, number, number];
 
@@ -81,9 +81,10 @@ export const ATTENTIONS: readonly AttentionSpec[] = [
     paper: 'Hu et al. 2018',
     className: SqueezeExcite.className,
     options: {
-      reduction: { type: 'integer', default: 8, min: 1, max: 256, description: 'channel reduction ratio r of the bottleneck' },
+      reduction: { type: 'integer', default: 16, min: 1, max: 256, description: 'channel reduction ratio r of the bottleneck (width C/r)' },
+      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest bottleneck width' },
     },
-    create: (a) => new SqueezeExcite({ name: a.name, seed: a.seed, ratio: a.options.reduction as number }),
+    create: (a) => new SqueezeExcite({ name: a.name, seed: a.seed, ratio: a.options.reduction as number, minUnits: a.options.minUnits as number }),
   },
   {
     id: 'cbam',
@@ -92,16 +93,46 @@ export const ATTENTIONS: readonly AttentionSpec[] = [
     paper: 'Woo et al. 2018',
     className: CBAM.className,
     options: {
-      reduction: { type: 'integer', default: 8, min: 1, max: 256, description: 'channel reduction ratio r of the shared MLP' },
+      reduction: { type: 'integer', default: 16, min: 1, max: 256, description: 'channel reduction ratio r of the shared MLP (width C/r)' },
+      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest hidden width of the shared MLP' },
       kernelSize: {
         type: 'integer', default: 7, min: 1, max: 15,
         description: 'side of the spatial-gate convolution (odd; 3 is used on maps of 7×7 or less)',
       },
+      spatialBatchNorm: {
+        type: 'boolean', default: true,
+        description: 'the published spatial gate σ(BN(conv)); false: the earlier σ(conv + b) the bundled model was trained with',
+      },
     },
     create: (a) => new CBAM({
-      name: a.name, seed: a.seed, ratio: a.options.reduction as number,
+      name: a.name, seed: a.seed, ratio: a.options.reduction as number, minUnits: a.options.minUnits as number,
       kernelSize: Math.min(a.inputShape[0], a.inputShape[1]) <= 7 ? 3 : (a.options.kernelSize as number),
+      spatialBatchNorm: a.options.spatialBatchNorm as boolean,
     }),
+  },
+  {
+    id: 'pam',
+    label: 'PAM',
+    description: 'DANet position attention: every position attends to every other',
+    paper: 'Fu et al. 2019',
+    className: PAM.className,
+    options: {
+      reduction: { type: 'integer', default: 8, min: 1, max: 256, description: 'width ratio r of the query and key projections (C/r)' },
+      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest query/key width' },
+    },
+    create: (a) => new PAM({ name: a.name, seed: a.seed, ratio: a.options.reduction as number, minUnits: a.options.minUnits as number }),
+  },
+  {
+    id: 'gc',
+    label: 'GC',
+    description: 'GCNet global context: softmax-pooled context added to every position',
+    paper: 'Cao et al. 2019',
+    className: GCBlock.className,
+    options: {
+      reduction: { type: 'integer', default: 16, min: 1, max: 256, description: 'bottleneck ratio r of the context transform (width C/r)' },
+      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest bottleneck width' },
+    },
+    create: (a) => new GCBlock({ name: a.name, seed: a.seed, ratio: a.options.reduction as number, minUnits: a.options.minUnits as number }),
   },
 ];
 

@@ -30,7 +30,9 @@ export const PRESETS: Record<string, Preset> = {
     epochs: 20,
     batchSize: 128,
     learningRate: 5e-3,
-    modelOptions: { alpha: 1, stemStride: '2', attach: 'every' },
+    // reduction 8, minUnits 8 and the unnormalised spatial gate: the CBAM the bundled model has (the zoo's defaults are
+    // the published forms).
+    modelOptions: { alpha: 1, stemStride: '2', attach: 'every', reduction: 8, minUnits: 8, spatialBatchNorm: false },
     valFraction: 1 / 12,
     schedule: 'one-cycle',
     warmupEpochs: 1,
