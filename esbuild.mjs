@@ -47,6 +47,8 @@ const builds = [
     outdir: 'dist',
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
   },
+  // The CLI ships in the .vsix too (the training task runs it), so it is self-contained like the engine process.
+  { ...nodeCommon, packages: undefined, entryPoints: { cli: 'src/engine/cli.ts' }, outdir: 'dist', external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'] },
   {
     ...nodeCommon,
     entryPoints: {

@@ -1,6 +1,7 @@
 /**
  * The parts of package.json generated from the engine's registries: the `xaiLens.methods`, `xaiLens.counterfactual`
  * and `xaiLens.backend` settings and one setting per option an explainer marks `setting` (`xaiLens.explainer.<id>.<option>`).
+ * The `xaiLens` task definition's `model` and `attention` enums come from the zoo.
  * `npm run manifest` writes them; test/unit/descriptors.test.ts fails while package.json differs from them.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import type { OptionSpec } from '../src/shared/descriptors';
 import { BACKEND_CHOICES } from '../src/shared/protocol';
 import { EXPLAINERS } from '../src/engine/explain/registry';
 import { COUNTERFACTUALS, NO_COUNTERFACTUAL } from '../src/engine/explain/counterfactuals/registry';
+import { ARCHITECTURES, ATTENTIONS } from '../src/engine/models/zoo';
 
 type Json = Record<string, unknown>;
 
@@ -66,13 +68,34 @@ export function generatedSettings(): Json {
 
 const GENERATED = (key: string) => EXPLAINER_SETTING.test(key) || ['xaiLens.backend', 'xaiLens.methods', 'xaiLens.counterfactual'].includes(key);
 
-/** package.json with its generated settings replaced: hand-written settings first, in their order, then the generated. */
+/** The xaiLens task definition with its zoo enums regenerated. */
+function withZooEnums(def: Json): Json {
+  if (def.type !== 'xaiLens') return def;
+  const props = def.properties as Record<string, Json>;
+  return {
+    ...def,
+    properties: {
+      ...props,
+      model: { ...props.model, enum: ARCHITECTURES.map((a) => a.id) },
+      attention: { ...props.attention, enum: ['none', ...ATTENTIONS.map((a) => a.id)] },
+    },
+  };
+}
+
+/** package.json with its generated parts replaced: hand-written settings first, in their order, then the generated. */
 export function withGeneratedSettings(pkg: Json): Json {
   const contributes = pkg.contributes as Json;
   const configuration = contributes.configuration as Json;
   const properties = configuration.properties as Json;
   const kept = Object.fromEntries(Object.entries(properties).filter(([k]) => !GENERATED(k)));
-  return { ...pkg, contributes: { ...contributes, configuration: { ...configuration, properties: { ...kept, ...generatedSettings() } } } };
+  return {
+    ...pkg,
+    contributes: {
+      ...contributes,
+      configuration: { ...configuration, properties: { ...kept, ...generatedSettings() } },
+      ...(contributes.taskDefinitions ? { taskDefinitions: (contributes.taskDefinitions as Json[]).map(withZooEnums) } : {}),
+    },
+  };
 }
 
 export function manifestPath(root = process.cwd()): string {

@@ -15,6 +15,7 @@ import { PANELS } from '../shared/panels';
 import { backendSetting, SECTION } from './config';
 import { bundledModelDir, confirmLargeModel, defaultModelDir, ensureTrusted, modelLabel, modelPathOf, pickModel, rememberModel } from './models';
 import { registerDebugExplain, type DebugExplainApi } from './debug/debugExplain';
+import { registerTraining, type TrainingApi } from './training/training';
 
 export const VIEW_TYPE_PANEL = PANELS.explain.viewType;
 export const VIEW_TYPE_EDITOR = 'xaiLens.imageExplainer';
@@ -33,6 +34,8 @@ export interface XaiLensApi {
   activeModel(): string;
   /** Explanations while debugging (src/extension/debug). */
   debug: DebugExplainApi;
+  /** Training runs, the dashboard and the mistakes gallery. */
+  training: TrainingApi;
 }
 
 let engine: EngineClient | undefined;
@@ -111,10 +114,11 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       const image = await imageFrom(arg);
       return image ? explain(image, bundledModelDir(context)) : undefined;
     }),
-    vscode.commands.registerCommand('xaiLens.explainWithModel', async (arg?: unknown) => {
+    vscode.commands.registerCommand('xaiLens.explainWithModel', async (arg?: unknown, model?: unknown) => {
       const image = await imageFrom(arg);
       if (!image) return undefined;
-      const dir = await pickModel(context);
+      // A model folder as second argument (the training notification, other extensions) skips the picker.
+      const dir = typeof model === 'string' ? model : await pickModel(context);
       return dir ? explain(image, dir) : undefined;
     }),
     vscode.commands.registerCommand('xaiLens.switchModel', async (arg?: unknown) => {
@@ -190,6 +194,9 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     { dispose: () => void client.stop() },
   );
   const debug = registerDebugExplain(context, { engine: client, activeModel: () => activeModel, log: (line) => output.appendLine(line) });
+  const training = registerTraining(context, {
+    engine: client, explain, pickModel: () => pickModel(context), bundledModelDir: bundledModelDir(context), rememberModel: (dir) => rememberModel(context, dir),
+  });
   return {
     engine: client,
     explainPanel,
@@ -201,6 +208,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     },
     activeModel: () => activeModel,
     debug,
+    training,
   };
 }
 

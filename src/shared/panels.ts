@@ -18,6 +18,8 @@ export const PANELS = {
   explain: { id: 'explain', viewType: 'xaiLens.explain', title: 'XAI Lens', entry: 'webview-ui/src/main.ts' },
   compare: { id: 'compare', viewType: 'xaiLens.compare', title: 'XAI Lens Compare', entry: 'webview-ui/src/compare/main.ts' },
   gallery: { id: 'gallery', viewType: 'xaiLens.gallery', title: 'XAI Lens Gallery', entry: 'webview-ui/src/gallery/main.ts' },
+  dashboard: { id: 'dashboard', viewType: 'xaiLens.trainingDashboard', title: 'Training', entry: 'webview-ui/src/dashboard/main.ts' },
+  mistakes: { id: 'mistakes', viewType: 'xaiLens.mistakes', title: 'Mistakes', entry: 'webview-ui/src/mistakes/main.ts' },
 } as const satisfies Record<string, PanelDescriptor>;
 
 export type PanelId = keyof typeof PANELS;

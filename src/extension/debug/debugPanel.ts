@@ -1,5 +1,5 @@
 /**
- * The panel that shows explanations made while debugging. It reuses the explain webview (dist/webview/main.js)
+ * The panel that shows explanations made while debugging. It reuses the explain webview (dist/webview/explain.js)
  * with the same typed messages, plus a small history strip (dist/webview/debugStrip.js) that lists one entry per
  * debugger stop in watch mode. A failed read posts an error line and keeps the last good result on screen.
  */
