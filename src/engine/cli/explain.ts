@@ -36,6 +36,15 @@ export async function layersCommand(values: Values, _positionals: string[], io: 
   return 0;
 }
 
+/** The sample counts and batch sizes a method chose (they scale with the model's cost), and its note if any. */
+function sizesOf(scores: Record<string, unknown> | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of ['samples', 'steps', 'maps', 'segments', 'batch', 'forwardBatch', 'note'] as const) {
+    if (scores?.[k] !== undefined) out[k === 'forwardBatch' ? 'forward_batch' : k] = scores[k];
+  }
+  return out;
+}
+
 export async function explainCommand(values: Values, positionals: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new XaiLensError(`explain takes exactly one image, got ${positionals.length} (usage: xai-lens explain <image> [options])`);
   const file = positionals[0];
@@ -75,11 +84,16 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     methods: {} as Record<string, unknown>,
     counterfactual: undefined as unknown,
     metrics: {} as Record<string, unknown>,
+    notes: result.notes ?? [],
   };
   for (const a of result.attributions) {
     const heat = heatmapToImage(a.heatmap, a.width, a.height, a.signed ? 'redblue' : colormap, a.signed);
     const png = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(base, heat, opacity));
-    report.methods[a.method] = { heatmap: rows(a.heatmap, a.height, a.width), signed: a.signed, png, ms: a.ms, ...(a.layerMap ? { layer: a.layerMap.layer, layer_size: [a.layerMap.height, a.layerMap.width] } : {}) };
+    report.methods[a.method] = {
+      heatmap: rows(a.heatmap, a.height, a.width), signed: a.signed, png, ms: a.ms,
+      ...(a.layerMap ? { layer: a.layerMap.layer, layer_size: [a.layerMap.height, a.layerMap.width] } : {}),
+      ...sizesOf(a.scores),
+    };
     const m = result.metrics[a.method];
     if (m) report.metrics[a.method] = { deletion_auc: m.deletionAuc, insertion_auc: m.insertionAuc, random_deletion_auc: m.randomDeletionAuc, random_insertion_auc: m.randomInsertionAuc, clarity: m.clarity };
   }

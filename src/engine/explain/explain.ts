@@ -10,6 +10,7 @@ import { growingSpheres, gradientCounterfactual, type Counterfactual } from './c
 import { faithfulness } from './deletion';
 import { clarity, norms } from './stats';
 import { argmax } from '../inference';
+import { fitBatch } from './budget';
 
 export const COUNTERFACTUAL_METHODS = ['gradient', 'growing-spheres', 'none'] as const;
 export type CounterfactualMethod = (typeof COUNTERFACTUAL_METHODS)[number];
@@ -49,6 +50,8 @@ export interface ExplainResult {
   attributions: Attribution[];
   metrics: Record<string, MethodMetrics>;
   counterfactual?: Counterfactual;
+  /** What the run had to adapt, one line each (e.g. a batch cut to fit the memory budget). */
+  notes?: string[];
 }
 
 export function predictOne(view: ModelViewImpl, image: Float32Array, shape: ImageShape): number[] {
@@ -71,6 +74,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
   const total = opts.methods.length + (opts.counterfactual && opts.counterfactual !== 'none' ? 1 : 0);
   let done = 0;
   const attributions: Attribution[] = [];
+  const notes: string[] = [];
   const metrics: Record<string, MethodMetrics> = {};
   for (const method of opts.methods) {
     // The methods run synchronously on wasm/cpu; turning the event loop lets a cancel request (RPC, Ctrl-C) arrive.
@@ -78,6 +82,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     if (opts.signal?.aborted) throw new XaiLensError('cancelled');
     const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal });
     attributions.push(a);
+    if (typeof a.scores?.note === 'string') notes.push(a.scores.note);
     if (opts.metrics !== false) {
       const f = faithfulness(view.probabilities, image, shape, a.heatmap, target, { seed: opts.seed });
       metrics[method.id] = { ...f, clarity: clarity(a.heatmap) };
@@ -90,7 +95,10 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
   let counterfactual: Counterfactual | undefined;
   const cfTarget = opts.counterfactualTarget ?? 'any';
   if (opts.counterfactual === 'gradient') {
-    counterfactual = gradientCounterfactual(view.scores, view.probabilities, image, shape, { target: cfTarget, seed: opts.seed, signal: opts.signal });
+    // Its λ lanes are one forward + backward batch: as many as fit the memory budget.
+    const lanes = fitBatch(view.cost, 4, 'gradient counterfactual');
+    if (lanes.note) notes.push(lanes.note);
+    counterfactual = gradientCounterfactual(view.scores, view.probabilities, image, shape, { target: cfTarget, seed: opts.seed, signal: opts.signal, parallel: lanes.batch });
   } else if (opts.counterfactual === 'growing-spheres') {
     counterfactual = growingSpheres(view.probabilities, image, shape, { target: cfTarget, seed: opts.seed, signal: opts.signal });
   }
@@ -98,7 +106,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     counterfactual = quantizeCounterfactual(view, image, shape, counterfactual);
     opts.onStep?.(++done, total, `counterfactual (${opts.counterfactual})`);
   }
-  return { prediction: { label, probabilities }, target, layer, attributions, metrics, counterfactual };
+  return { prediction: { label, probabilities }, target, layer, attributions, metrics, counterfactual, notes };
 }
 
 /** Extensions of the change tried, in order, when 8-bit rounding undoes a counterfactual that sits on the boundary. */

@@ -3,6 +3,7 @@
  * CLI, the engine process and the tests only go through that list.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { ModelCost } from './budget';
 
 /** Batched class probabilities: [n, h, w, c] images in [0, 1] → [n, classes]. Not differentiable by contract. */
 export type ProbFn = (x: tf.Tensor4D) => tf.Tensor2D;
@@ -72,6 +73,11 @@ export interface ModelView {
   layerShape(layer: string): ImageShape;
   inputShape: ImageShape;
   numClasses: number;
+  /** Work and memory per image, which batched methods size their batches and default sample counts by; views that
+   * cannot tell leave it out and get an estimate from the input size (`costOf`). */
+  cost?: ModelCost;
+  /** Images per model batch that `probabilities` uses (it splits larger inputs itself). */
+  forwardBatch?: number;
 }
 
 export interface Explainer {

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Attribution, Explainer, ExplainRequest, ModelView } from '../types';
 import { checkAborted, classScore, imageTensor, inChunks, numberOption } from './common';
+import { forwardBatchOf, inputBatch } from '../budget';
 
 interface CamInputs {
   view: ModelView;
@@ -18,6 +19,8 @@ interface CamInputs {
   activations: tf.Tensor3D;
   /** [h, w, K], only for gradient methods. */
   grads?: tf.Tensor3D;
+  /** Adds entries to the attribution's `scores` (sizes used, notes). */
+  report: (extra: Record<string, unknown>) => void;
 }
 
 type Weighting = (inp: CamInputs) => tf.Tensor1D;
@@ -50,10 +53,11 @@ function camExplainer(id: string, label: string, usesGradients: boolean, weighti
       const t0 = performance.now();
       const [H, W] = req.shape;
       let weights: Float32Array = new Float32Array(0);
+      const extra: Record<string, unknown> = {};
       const [layerMap, heat] = tf.tidy(() => {
         const x = imageTensor(req);
         const { a, g } = activationsAndGrads(view, req, x, usesGradients);
-        const wts = weighting({ view, req, x, activations: a, grads: g });
+        const wts = weighting({ view, req, x, activations: a, grads: g, report: (e) => Object.assign(extra, e) });
         weights = wts.dataSync() as Float32Array;
         const cam = tf.relu(tf.sum(tf.mul(a, wts), -1)) as tf.Tensor2D;
         const [h, w] = cam.shape;
@@ -68,7 +72,7 @@ function camExplainer(id: string, label: string, usesGradients: boolean, weighti
         width: W,
         signed: false,
         layerMap: { layer: req.layer, height: h, width: w, data: layerMap.dataSync() as Float32Array },
-        scores: { channelWeights: Array.from(weights) },
+        scores: { channelWeights: Array.from(weights), ...extra },
         ms: 0,
       };
       layerMap.dispose();
@@ -91,22 +95,27 @@ export const gradCamPlusPlus = camExplainer('gradcampp', 'Grad-CAM++', true, ({ 
   return tf.sum(tf.mul(alpha, tf.relu(g)), [0, 1]) as tf.Tensor1D;
 });
 
-export const scoreCam = camExplainer('scorecam', 'Score-CAM', false, ({ view, req, x, activations }) => {
+export const scoreCam = camExplainer('scorecam', 'Score-CAM', false, ({ view, req, x, activations, report }) => {
   const [H, W] = req.shape;
   const [, , k] = activations.shape;
-  const batch = numberOption(req, 'batch', 64, 1, 1024);
-  // Each channel, upsampled and min-max normalised, masks the input.
-  const up = tf.reshape(tf.image.resizeBilinear(tf.expandDims(activations, 0) as tf.Tensor4D, [H, W]), [H, W, k]);
-  const lo = tf.min(up, [0, 1]);
-  const range = tf.sub(tf.max(up, [0, 1]), lo);
-  const masks = tf.transpose(tf.div(tf.sub(up, lo), tf.maximum(range, 1e-12)), [2, 0, 1]); // [k, H, W]
+  const batch = inputBatch(req.shape, Math.round(numberOption(req, 'batch', 64, 1, 1024)));
+  // Each channel, upsampled and min-max normalised, masks the input. Built per chunk: all 1280 maps of a
+  // MobileNetV2 at 224×224 would take 257 MB per copy.
   const base = classScore(view.probabilities(tf.zerosLike(x)), req.target);
+  const valid: tf.Tensor[] = [];
   const probs = inChunks(k, batch, (s, n) =>
     tf.tidy(() => {
-      const m = tf.reshape(tf.slice(masks, [s, 0, 0], [n, H, W]), [n, H, W, 1]);
-      return classScore(view.probabilities(tf.mul(x, m) as tf.Tensor4D), req.target); // m broadcasts over channels
+      const up = tf.image.resizeBilinear(tf.expandDims(tf.slice(activations, [0, 0, s], [-1, -1, n]), 0) as tf.Tensor4D, [H, W]);
+      const lo = tf.min(up, [0, 1, 2], true);
+      const range = tf.sub(tf.max(up, [0, 1, 2], true), lo);
+      valid.push(tf.keep(tf.cast(tf.greater(tf.reshape(range, [n]), 1e-12), 'float32')));
+      const masks = tf.reshape(tf.transpose(tf.div(tf.sub(up, lo), tf.maximum(range, 1e-12)), [3, 1, 2, 0]), [n, H, W, 1]);
+      return classScore(view.probabilities(tf.mul(x, masks) as tf.Tensor4D), req.target); // masks broadcast over channels
     }),
   );
+  report({ maps: k, batch, forwardBatch: forwardBatchOf(view) });
   // Channels whose map is constant carry no spatial information: weight 0.
-  return tf.mul(tf.sub(probs, base), tf.cast(tf.greater(range, 1e-12), 'float32')) as tf.Tensor1D;
+  const v = tf.concat(valid, 0);
+  valid.forEach((t) => t.dispose());
+  return tf.mul(tf.sub(probs, base), v) as tf.Tensor1D;
 });

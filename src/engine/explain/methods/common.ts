@@ -1,7 +1,8 @@
 /** Small pieces every attribution method uses. */
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../../errors';
-import type { ExplainRequest } from '../types';
+import type { ExplainRequest, ModelView } from '../types';
+import { costOf, fitBatch, type BatchChoice } from '../budget';
 
 /** Score of one class per row, by a one-hot product (no gather: wasm lacks the gather gradient). */
 export function classScore(scores: tf.Tensor2D, target: number): tf.Tensor1D {
@@ -42,4 +43,9 @@ export function inChunks(n: number, chunk: number, f: (start: number, size: numb
   const out = tf.concat(parts, 0);
   parts.forEach((p) => p.dispose());
   return out;
+}
+
+/** The `batch` option (default 64) cut to what fits the memory budget for forward + backward passes. */
+export function gradientBatch(view: ModelView, req: ExplainRequest, what: string): BatchChoice {
+  return fitBatch(costOf(view), Math.round(numberOption(req, 'batch', 64, 1, 1024)), what);
 }

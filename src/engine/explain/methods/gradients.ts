@@ -11,7 +11,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../data/random';
 import type { Attribution, Explainer, ExplainRequest, ModelView } from '../types';
-import { channelSum, checkAborted, classScore, imageTensor, inChunks, numberOption } from './common';
+import { channelSum, checkAborted, classScore, gradientBatch, imageTensor, inChunks, numberOption } from './common';
+import { costOf, scaledSamples } from '../budget';
 
 /** ∂y_target/∂x for a batch of images, each image's gradient independent of the others (inference mode). */
 function batchGradients(view: ModelView, xs: tf.Tensor4D, target: number): tf.Tensor4D {
@@ -44,10 +45,18 @@ export const vanillaGradients = gradientExplainer('gradients', 'Gradients', (vie
   map: channelSum(batchGradients(view, imageTensor(req), req.target)),
 }));
 
+/** Backward passes cost about three forward passes: the sample budget is spent at that rate. */
+const GRADIENT_COST = 3;
+
+const gradientSamples = (view: ModelView, base: number): number => {
+  const cost = costOf(view);
+  return scaledSamples({ ...cost, macs: cost.macs * GRADIENT_COST }, base, 10);
+};
+
 export const smoothGrad = gradientExplainer('smoothgrad', 'SmoothGrad', (view, req) => {
-  const n = Math.round(numberOption(req, 'samples', 50, 1, 10000));
+  const n = Math.round(numberOption(req, 'samples', gradientSamples(view, 50), 1, 10000));
   const sigma = numberOption(req, 'sigma', 0.15, 0, 10);
-  const batch = Math.round(numberOption(req, 'batch', 64, 1, 1024));
+  const { batch, note } = gradientBatch(view, req, 'SmoothGrad');
   const [h, w, c] = req.shape;
   const rng = new SeededRandom(req.seed ?? 0);
   const x = imageTensor(req);
@@ -59,13 +68,13 @@ export const smoothGrad = gradientExplainer('smoothgrad', 'SmoothGrad', (view, r
       return tf.sum(batchGradients(view, noisy, req.target), 0, true);
     }),
   );
-  return { map: channelSum(tf.div(tf.sum(sum, 0), n)), scores: { samples: n, sigma } };
+  return { map: channelSum(tf.div(tf.sum(sum, 0), n)), scores: { samples: n, sigma, batch, ...(note ? { note } : {}) } };
 });
 
 export const integratedGradients = gradientExplainer('ig', 'Integrated Gradients', (view, req) => {
-  const steps = Math.round(numberOption(req, 'steps', 50, 1, 10000));
+  const steps = Math.round(numberOption(req, 'steps', gradientSamples(view, 50), 1, 10000));
   const baselineValue = numberOption(req, 'baseline', 0, 0, 1);
-  const batch = Math.round(numberOption(req, 'batch', 64, 1, 1024));
+  const { batch, note } = gradientBatch(view, req, 'Integrated Gradients');
   const x = imageTensor(req);
   const baseline = tf.fill(x.shape, baselineValue) as tf.Tensor4D;
   const diff = tf.sub(x, baseline);
@@ -81,6 +90,6 @@ export const integratedGradients = gradientExplainer('ig', 'Integrated Gradients
   const total = tf.sum(attr).dataSync()[0];
   return {
     map: channelSum(attr),
-    scores: { steps, baseline: baselineValue, scoreDifference: ends[0] - ends[1], attributionSum: total, completenessError: total - (ends[0] - ends[1]) },
+    scores: { steps, batch, ...(note ? { note } : {}), baseline: baselineValue, scoreDifference: ends[0] - ends[1], attributionSum: total, completenessError: total - (ends[0] - ends[1]) },
   };
 });

@@ -12,6 +12,7 @@ import { slic } from '../superpixels';
 import { weightedRidge } from '../ridge';
 import type { Attribution, Explainer } from '../types';
 import { checkAborted, classScore, numberOption } from './common';
+import { costOf, forwardBatchOf, inputBatch, scaledSamples } from '../budget';
 
 export const lime: Explainer = {
   id: 'lime',
@@ -21,11 +22,11 @@ export const lime: Explainer = {
     checkAborted(req.signal);
     const t0 = performance.now();
     const [h, w, c] = req.shape;
-    const samples = Math.round(numberOption(req, 'samples', 1000, 2, 100000));
+    const samples = Math.round(numberOption(req, 'samples', scaledSamples(costOf(view), 1000, 200), 2, 100000));
     const kernelWidth = numberOption(req, 'kernelWidth', 0.25, 1e-6, 100);
     const lambda = numberOption(req, 'lambda', 1, 0, 1e6);
     const fill = numberOption(req, 'fill', 0, 0, 1);
-    const batch = Math.round(numberOption(req, 'batch', 250, 1, 4096));
+    const batch = inputBatch(req.shape, Math.round(numberOption(req, 'batch', 250, 1, 4096)));
     const seg = slic({ width: w, height: h, channels: c as 1 | 3 | 4, data: req.image }, {
       segments: Math.round(numberOption(req, 'segments', 50, 2, 10000)),
       compactness: numberOption(req, 'compactness', 10, 0.01, 1000),
@@ -72,7 +73,10 @@ export const lime: Explainer = {
       height: h,
       width: w,
       signed: true,
-      scores: { segments: d, segmentWeights: Array.from(fit.coef), intercept: fit.intercept, r2: fit.r2, samples, segmentLabels: Array.from(seg.labels) },
+      scores: {
+        segments: d, superpixels: c >= 3 ? 'SLIC, CIELAB' : 'SLIC, intensity', segmentWeights: Array.from(fit.coef), intercept: fit.intercept, r2: fit.r2, samples, batch,
+        forwardBatch: forwardBatchOf(view), segmentLabels: Array.from(seg.labels),
+      },
       ms: performance.now() - t0,
     };
   },
