@@ -37,7 +37,8 @@ const builds = [
     // that starts it.
     entryPoints: { 'engine-process': 'src/engine/process/server.ts', 'replica-worker': 'src/engine/parallel/replicaWorker.ts' },
     outdir: 'dist',
-    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+    // onnxruntime-node ships a native binary per platform: resolved at run time, absent from the wasm-only package.
+    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'onnxruntime-common'],
   },
   { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
   // Explain panel webview: dist/webview/main.js (ESM, load with <script type="module" nonce>) and dist/webview/main.css

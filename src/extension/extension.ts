@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { EngineClient } from './engineClient';
 import { ExplainView } from './explainView';
 import { backendSetting, SECTION } from './config';
+import { backendLabel } from '../shared/backendLabel';
 import { bundledModelDir, defaultModelDir, ensureTrusted, modelLabel, pickModel, rememberModel } from './models';
 
 const IMAGE_EXT = /\.(png|jpe?g)$/i;
@@ -81,7 +82,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       view.dispose();
       panels.delete(key);
     });
-    void client.start().then((info) => updateStatus(info.backend), () => undefined);
+    void client.start().then((info) => updateStatus(backendLabel(info)), () => undefined);
     return view;
   };
 
@@ -106,7 +107,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       updateStatus();
       try {
         const info = await client.request('engine/loadModel', { dir });
-        updateStatus((await client.start()).backend);
+        updateStatus(backendLabel(await client.start()));
         void vscode.window.showInformationMessage(`XAI Lens: using ${info.name} (${info.params.toLocaleString()} parameters).`);
       } catch (e) {
         void vscode.window.showErrorMessage(`XAI Lens: ${(e as Error).message}`);
@@ -115,7 +116,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     vscode.commands.registerCommand('xaiLens.restartEngine', async () => {
       await client.stop();
       const info = await client.start();
-      updateStatus(info.backend);
+      updateStatus(backendLabel(info));
       void vscode.window.showInformationMessage(`XAI Lens: engine restarted (${info.description}).`);
     }),
     vscode.commands.registerCommand('xaiLens.showModelInfo', async () => {
@@ -144,7 +145,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       }
       if (e.affectsConfiguration(`${SECTION}.backend`) && client.running) {
         await client.stop();
-        updateStatus((await client.start()).backend);
+        updateStatus(backendLabel(await client.start()));
       }
     }),
     { dispose: () => void client.stop() },

@@ -17,6 +17,8 @@ export type MethodId = (typeof METHOD_IDS)[number];
 
 export interface EngineInfo {
   backend: string;
+  /** What runs forward-only work where it loads ('onnxruntime-cpu'); absent: the TF.js backend does. */
+  forwardBackend?: string;
   description: string;
   warning?: string;
   pid: number;
@@ -118,6 +120,8 @@ export interface ExplainResultPayload {
   imagePath: string;
   model: ModelInfo;
   backend: string;
+  /** What ran this explanation's forward passes ('onnxruntime-cpu' or the TF.js backend); gradients ran on `backend`. */
+  forwardBackend?: string;
   /** The image as the model saw it (resized, channel-converted, possibly inverted). */
   input: ImagePayload;
   inverted: boolean;

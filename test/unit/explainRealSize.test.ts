@@ -16,7 +16,7 @@ import type { ImageShape } from '../../src/engine/explain/types';
 
 const SHAPE: ImageShape = [224, 224, 3];
 
-/** A smooth colour photo stand-in: gradients and a bright disc, values in [0, 1]. */
+/** A smooth colour photo stand-in: gradients and a bright disc, 8-bit values in [0, 1] as decoded from a PNG. */
 function photo(): Float32Array {
   const [h, w] = SHAPE;
   const x = new Float32Array(h * w * 3);
@@ -28,7 +28,7 @@ function photo(): Float32Array {
       x[(y * w + c) * 3 + 2] = 0.5 - 0.3 * (y / h);
     }
   }
-  return x;
+  return x.map((v) => Math.round(v * 255) / 255);
 }
 
 describe('explainers at 224×224×3', function () {

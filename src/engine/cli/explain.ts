@@ -5,6 +5,7 @@ import type { RasterImage } from '../image/imageMath';
 import { prepareForModel } from '../preprocess';
 import { writeFileAtomic } from '../io/atomicFs';
 import { createModelView } from '../explain/modelView';
+import { prepareNativeForward } from '../native/nativeForward';
 import { parseMethods } from '../explain/registry';
 import { COUNTERFACTUAL_METHODS, explainImage, type CounterfactualMethod } from '../explain/explain';
 import { XaiLensError } from '../errors';
@@ -59,7 +60,9 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const img = await readImageFile(file); // before the backend starts: a bad image fails fast
   const backend = await startBackend(stringFlag(values, 'backend'), io);
   const loaded = await loadModelFolder(stringFlag(values, 'model'));
-  const view = createModelView(loaded.model);
+  const native = await prepareNativeForward(loaded.model);
+  if (native.note && !values.json) io.err(native.note);
+  const view = createModelView(loaded.model, { native: native.forward });
   const target = values.class === undefined ? undefined : numberFlag(values, 'class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
   const cfTargetFlag = stringFlag(values, 'counterfactual-class');
   const cfTarget = cfTargetFlag === undefined || cfTargetFlag === 'any' ? 'any' : numberFlag(values, 'counterfactual-class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
@@ -77,6 +80,9 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     file,
     model: loaded.dir,
     backend: backend.name,
+    /** What ran the forward passes (ONNX Runtime where it loads); gradients run on `backend`. */
+    forward_backend: view.forwardBackend,
+    ...(native.note ? { native_note: native.note } : {}),
     prediction: result.prediction,
     target: result.target,
     layer: result.layer,
@@ -120,6 +126,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     if (cf) io.out(`  counterfactual (${cf.method}): ${cf.found ? `class ${cf.label} at ${(cf.probability * 100).toFixed(1)}%` : 'no class change found'}; L0 ${cf.l0}, L1 ${cf.l1.toFixed(2)}, L2 ${cf.l2.toFixed(3)}, L∞ ${cf.linf.toFixed(3)}; ${cf.ms.toFixed(0)} ms`);
     io.out(`images written to ${outDir}`);
   }
+  native.forward?.dispose();
   loaded.model.dispose();
   return 0;
 }

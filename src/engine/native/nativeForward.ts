@@ -130,3 +130,33 @@ export async function prepareNativeForward(model: tf.LayersModel): Promise<Nativ
     return { note: `${(e instanceof Error ? e.message : String(e)).split('\n')[0]}; forward passes stay on TF.js` };
   }
 }
+
+/** Probabilities of every image of `src`, on ONNX Runtime where it loads and agrees with TF.js, else on TF.js
+ * (`fallback`, e.g. the two-thread wasm path). Says which ran it and why not native. */
+export async function predictWithBestBackend(
+  model: tf.LayersModel,
+  src: { images: Float32Array; count: number; shape: [number, number, number] },
+  fallback: () => Promise<Float32Array>,
+  batchSize = 256,
+): Promise<{ probabilities: Float32Array; backend: string; note?: string }> {
+  const status = await prepareNativeForward(model);
+  const native = status.forward;
+  if (!native) return { probabilities: await fallback(), backend: tf.getBackend(), note: status.note };
+  try {
+    const per = src.shape[0] * src.shape[1] * src.shape[2];
+    const parts: Float32Array[] = [];
+    for (let s = 0; s < src.count; s += batchSize) {
+      const n = Math.min(batchSize, src.count - s);
+      parts.push(native.run(src.images.subarray(s * per, (s + n) * per), n));
+    }
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return { probabilities: out, backend: native.name };
+  } finally {
+    native.dispose();
+  }
+}

@@ -11,6 +11,8 @@ import { EXPLAINERS, parseMethods } from '../explain/registry';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { countMacs } from '../models/modelStats';
+import { prepareNativeForward } from '../native/nativeForward';
+import { loadOrt, ortThreads } from '../native/ort';
 import { resolve } from 'node:path';
 import type { ModelCard } from '../modelCard';
 import type { ExplainResult } from '../explain/explain';
@@ -37,7 +39,14 @@ export class EngineService {
 
   async initialize(p: InitializeParams): Promise<EngineInfo> {
     this.backend = await initBackend(parseBackendChoice(p.backend));
-    return { backend: this.backend.name, description: this.backend.description, warning: this.backend.warning, pid: process.pid };
+    const ort = loadOrt();
+    return {
+      backend: this.backend.name,
+      ...(typeof ort === 'string' ? {} : { forwardBackend: 'onnxruntime-cpu' }),
+      description: this.backend.description + (typeof ort === 'string' ? `; ${ort}` : `; forward passes on ONNX Runtime (CPU, ${ortThreads()} threads)`),
+      warning: this.backend.warning,
+      pid: process.pid,
+    };
   }
 
   private async warm(dir: string): Promise<WarmModel> {
@@ -47,7 +56,8 @@ export class EngineService {
     if (!m) {
       const model = await loadModel(key);
       const card = await readModelCard(key);
-      const view = createModelView(model);
+      const native = await prepareNativeForward(model);
+      const view = createModelView(model, { native: native.forward });
       const info: ModelInfo = {
         dir: key,
         name: card?.name ?? model.name,
@@ -111,6 +121,7 @@ export class EngineService {
       imagePath,
       model: m.info,
       backend: this.backend?.name ?? 'unknown',
+      forwardBackend: m.view.forwardBackend,
       input: { width, height, channels, data: Array.from(data) },
       inverted,
       prediction: r.prediction,
