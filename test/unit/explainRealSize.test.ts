@@ -32,7 +32,7 @@ function photo(): Float32Array {
 }
 
 describe('explainers at 224×224×3', function () {
-  this.timeout(300_000);
+  this.timeout(900_000);
   const saved = process.env.XAI_LENS_BATCH_MEMORY_MB;
   before(async () => {
     await initBackend('wasm');
