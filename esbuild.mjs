@@ -40,7 +40,14 @@ const builds = [
     // onnxruntime-node ships a native binary per platform: resolved at run time, absent from the wasm-only package.
     external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'onnxruntime-common'],
   },
-  { ...nodeCommon, entryPoints: { cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts' }, outdir: 'dist' },
+  {
+    ...nodeCommon,
+    entryPoints: {
+      cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
+      'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts',
+    },
+    outdir: 'dist',
+  },
   // Explain panel webview: dist/webview/main.js (ESM, load with <script type="module" nonce>) and dist/webview/main.css
   // (all component styles, external so the page links it under style-src ${webview.cspSource}; injected <style>
   // elements would need the CSP nonce).

@@ -17,7 +17,8 @@ import { initBackend, parseBackendChoice } from '../src/engine/backend/backends'
 import { loadModel } from '../src/engine/io/modelFolder';
 import { createModelView, type ModelViewImpl } from '../src/engine/explain/modelView';
 import { EXPLAINERS } from '../src/engine/explain/registry';
-import { growingSpheres, gradientCounterfactual } from '../src/engine/explain/counterfactuals';
+import { growingSpheres } from '../src/engine/explain/counterfactuals/growingSpheres';
+import { gradientCounterfactual } from '../src/engine/explain/counterfactuals/gradient';
 import { readImageFile } from '../src/engine/image/decode';
 import { buildMobileNetV2 } from '../src/engine/models/mobilenetv2';
 import { fitBatch } from '../src/engine/explain/budget';

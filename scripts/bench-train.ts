@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { initBackend, type BackendChoice } from '../src/engine/backend/backends';
-import { getArchitecture } from '../src/engine/models/registry';
+import { getArchitecture } from '../src/engine/models/zoo';
 import { countMacs } from '../src/engine/models/modelStats';
 import { createTrainStep } from '../src/engine/training/trainer';
 import { Replica, createParallelTrainStep, predictInTwoThreads, secondThreadPays } from '../src/engine/parallel/replica';
@@ -32,7 +32,7 @@ async function benchPhotoSize(): Promise<Record<string, number> | undefined> {
   if (info.name !== 'wasm') return undefined;
   const shape: [number, number, number] = [224, 224, 3];
   const batch = 32;
-  const model = getArchitecture('mobilenetv2').build({ inputShape: shape, numClasses: 1000, alpha: 1, seed: 1 });
+  const model = getArchitecture('mobilenetv2').build({ inputShape: shape, numClasses: 1000, options: { alpha: 1 }, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const step = createTrainStep(model, optimizer, shape, 1000);
   const per = shape[0] * shape[1] * shape[2];
@@ -80,7 +80,7 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
   const inferBatch = slow ? 32 : 256;
   const n = slow ? 1 : steps;
   const shape: [number, number, number] = [28, 28, 1];
-  const model = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), stemStride: Number(values['stem-stride']), seed: 1 });
+  const model = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, options: { alpha: values.alpha, stemStride: values['stem-stride'] }, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const step = createTrainStep(model, optimizer, shape, 10);
   const labels = Int32Array.from({ length: trainBatch }, (_, i) => i % 10);
@@ -117,7 +117,7 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
 (async () => {
   const shape: [number, number, number] = [28, 28, 1];
   await initBackend('cpu');
-  const probe = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, alpha: Number(values.alpha), stemStride: Number(values['stem-stride']), seed: 1 });
+  const probe = getArchitecture(values.model!).build({ inputShape: shape, numClasses: 10, options: { alpha: values.alpha, stemStride: values['stem-stride'] }, seed: 1 });
   const summary = { model: `${values.model} (alpha ${values.alpha}, stem stride ${values['stem-stride']}, 28x28x1)`, macs_per_image: countMacs(probe), params: probe.countParams(), batch: 128, infer_batch: 256 };
   probe.dispose();
   const backends: Record<string, Result> = {};

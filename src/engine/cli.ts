@@ -11,6 +11,14 @@ import { evaluateCommand } from './cli/evaluate';
 import { infoCommand } from './cli/info';
 import { trainCommand } from './cli/train';
 import { explainCommand, layersCommand } from './cli/explain';
+import { schemaFlags } from './cli/flags';
+import { ARCHITECTURES } from './models/zoo';
+import { EXPLAINERS } from './explain/registry';
+import { COUNTERFACTUALS, NO_COUNTERFACTUAL } from './explain/counterfactuals/registry';
+import { COLORMAPS } from './image/render';
+import { describeCommand } from './cli/describe';
+import { optionUsage, type OptionSchema } from '../shared/descriptors';
+import { BACKEND_CHOICES } from '../shared/protocol';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 export type Values = Record<string, string | boolean | undefined>;
@@ -29,10 +37,10 @@ const jsonOpt = { json: { type: 'boolean' as const } };
 const COMMANDS: Record<string, Command> = {
   train: {
     summary: 'train a model from scratch (or --resume a run)',
-    usage: 'train --model <name> --data <mnist|fashion-mnist[:dir]|folder> [--epochs N] [--out dir] [--backend b] [--batch-size N] [--lr x] [--alpha x] [--stem-stride 1|2] [--seed N] [--val-fraction x] [--limit N] [--no-augment] [--schedule plateau|one-cycle] [--threads 1|2|auto] [--resume] [--preset default]',
+    usage: `train --model <${ARCHITECTURES.map((a) => a.id).join('|')}> --data <mnist|fashion-mnist[:dir]|folder> [--epochs N] [--out dir] [--backend b] [--batch-size N] [--lr x] [--seed N] [--val-fraction x] [--limit N] [--no-augment] [--schedule plateau|one-cycle] [--threads 1|2|auto] [--resume] [--preset default] [architecture options: ${uniqueOptionUsage()}]`,
     options: {
       model: { type: 'string' }, data: { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' },
-      'batch-size': { type: 'string' }, lr: { type: 'string' }, alpha: { type: 'string' }, 'stem-stride': { type: 'string' }, seed: { type: 'string' },
+      'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, ...schemaFlags(ARCHITECTURES.map((a) => a.options)),
       'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' },
       schedule: { type: 'string' }, threads: { type: 'string' }, resume: { type: 'boolean' }, preset: { type: 'string' }, ...backendOpt, ...jsonOpt,
     },
@@ -52,7 +60,7 @@ const COMMANDS: Record<string, Command> = {
   },
   explain: {
     summary: 'attribution maps, faithfulness metrics and a counterfactual for one image',
-    usage: 'explain <image> [--model <dir|default>] [--methods gradcam,gradcampp,scorecam,gradients,smoothgrad,ig,lime|all] [--class k] [--layer name] [--counterfactual gradient|growing-spheres|none] [--counterfactual-class k|any] [--colormap viridis|jet|inferno|gray] [--opacity x] [--out dir] [--backend b] [--json]',
+    usage: `explain <image> [--model <dir|default>] [--methods ${EXPLAINERS.map((e) => e.id).join(',')}|all] [--class k] [--layer name] [--counterfactual ${[...COUNTERFACTUALS.map((c) => c.id), NO_COUNTERFACTUAL].join('|')}] [--counterfactual-class k|any] [--colormap ${COLORMAPS.join('|')}] [--opacity x] [--out dir] [--backend b] [--json]`,
     options: {
       ...modelOpt, methods: { type: 'string' }, class: { type: 'string' }, layer: { type: 'string' }, counterfactual: { type: 'string' },
       'counterfactual-class': { type: 'string' }, colormap: { type: 'string' }, opacity: { type: 'string' }, out: { type: 'string' }, ...backendOpt, ...jsonOpt,
@@ -65,6 +73,12 @@ const COMMANDS: Record<string, Command> = {
     options: { ...modelOpt, ...backendOpt, ...jsonOpt },
     run: layersCommand,
   },
+  describe: {
+    summary: 'list the explainers, counterfactual methods, backbones, attention kinds and architectures with their options',
+    usage: 'describe [--json]',
+    options: { ...jsonOpt },
+    run: describeCommand,
+  },
   info: {
     summary: 'print the model card',
     usage: 'info [--model <dir|default>]',
@@ -73,10 +87,17 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
+/** Every architecture option once, e.g. "[--alpha x] [--stem-stride auto|1|2] [--reduction N] …". */
+function uniqueOptionUsage(): string {
+  const merged: Record<string, OptionSchema[string]> = {};
+  for (const a of ARCHITECTURES) Object.assign(merged, a.options);
+  return optionUsage(merged);
+}
+
 function help(): string {
   const lines = ['usage: xai-lens <command> [options]', '', 'commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(9)} ${c.summary}`, `            xai-lens ${c.usage}`);
-  lines.push('', 'backends (--backend): auto (default), tensorflow-gpu, tensorflow, wasm, cpu');
+  lines.push('', `backends (--backend): ${BACKEND_CHOICES.join(', ')} (default auto)`);
   return lines.join('\n');
 }
 

@@ -17,9 +17,8 @@ export interface ModelCard {
   format: 'xai-lens-model-card/1';
   name: string;
   architecture: string;
-  alpha: number;
-  /** Stride of the stem convolution, [sy, sx]. */
-  stemStride?: number[];
+  /** The architecture's options as built (its backbone's, its attention kind's, `attach`); see models/zoo.ts. */
+  architectureOptions?: Record<string, number | string | boolean>;
   inputShape: [number, number, number];
   classNames: string[];
   params: number;

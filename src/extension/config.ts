@@ -1,6 +1,6 @@
 /** Typed access to the extension's settings (contributed in package.json under "xaiLens.*"). */
 import * as vscode from 'vscode';
-import { METHOD_IDS, type BackendChoice, type ColormapName, type CounterfactualMethod, type ExplainParams, type MethodId, type PanelSettings } from '../shared/protocol';
+import type { BackendChoice, Choice, ColormapName, CounterfactualMethod, ExplainParams, MethodId, PanelSettings } from '../shared/protocol';
 
 export const SECTION = 'xaiLens';
 
@@ -16,10 +16,9 @@ export function defaultModelSetting(): string {
   return cfg().get<string>('defaultModel', '').trim();
 }
 
+/** The methods to run; empty means every method the engine has (the manifest's enum is generated from its registry). */
 export function methodsSetting(): MethodId[] {
-  const wanted = cfg().get<string[]>('methods', [...METHOD_IDS]);
-  const valid = METHOD_IDS.filter((m) => wanted.includes(m));
-  return valid.length ? valid : [...METHOD_IDS];
+  return cfg().get<string[]>('methods', []);
 }
 
 export function panelSettings(): PanelSettings {
@@ -30,10 +29,31 @@ export function panelSettings(): PanelSettings {
   };
 }
 
-export function methodOptions(): ExplainParams['methodOptions'] {
-  return {
-    smoothgrad: { samples: cfg().get<number>('smoothGrad.samples', 50) },
-    lime: { samples: cfg().get<number>('lime.samples', 1000) },
-    ig: { steps: cfg().get<number>('integratedGradients.steps', 50) },
-  };
+interface SettingSchema {
+  enum?: string[];
+  enumDescriptions?: string[];
+}
+
+function settingSchemas(extension: vscode.Extension<unknown>): Record<string, SettingSchema> {
+  return (extension.packageJSON as { contributes: { configuration: { properties: Record<string, SettingSchema> } } }).contributes.configuration.properties;
+}
+
+/** The counterfactual choices as the manifest lists them (generated from the engine's registry). */
+export function counterfactualChoices(extension: vscode.Extension<unknown>): Choice[] {
+  const s = settingSchemas(extension)[`${SECTION}.counterfactual`];
+  return (s.enum ?? []).map((id, i) => ({ id, label: s.enumDescriptions?.[i] ?? id }));
+}
+
+/** `xaiLens.explainer.<method>.<option>` settings: their keys come from the manifest, generated from the explainers' schemas. */
+const EXPLAINER_SETTING = /^xaiLens\.explainer\.([^.]+)\.([^.]+)$/;
+
+export function methodOptions(extension: vscode.Extension<unknown>): ExplainParams['methodOptions'] {
+  const properties = settingSchemas(extension);
+  const options: NonNullable<ExplainParams['methodOptions']> = {};
+  for (const key of Object.keys(properties)) {
+    const m = EXPLAINER_SETTING.exec(key);
+    const value = m && cfg().get<number | string | boolean>(key.slice(`${SECTION}.`.length));
+    if (m && value !== undefined && value !== null) (options[m[1]] ??= {})[m[2]] = value;
+  }
+  return options;
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { basename, dirname, extname } from 'node:path';
 import type { CounterfactualMethod, ExplainResultPayload, FromWebview, ToWebview } from '../shared/protocol';
 import { type EngineClient, EngineError } from './engineClient';
-import { methodOptions, methodsSetting, panelSettings } from './config';
+import { counterfactualChoices, methodOptions, methodsSetting, panelSettings } from './config';
 
 export function webviewOptions(context: vscode.ExtensionContext, image: vscode.Uri): vscode.WebviewOptions {
   return {
@@ -74,7 +74,10 @@ export class ExplainView implements vscode.Disposable {
   private async onMessage(m: FromWebview): Promise<void> {
     switch (m.type) {
       case 'ready':
-        this.post({ type: 'init', imageName: basename(this.image.fsPath), settings: panelSettings(), model: this.lastResult?.model });
+        this.post({
+          type: 'init', imageName: basename(this.image.fsPath), settings: panelSettings(), model: this.lastResult?.model,
+          counterfactuals: counterfactualChoices(this.context.extension),
+        });
         if (this.lastResult) this.post({ type: 'result', result: this.lastResult });
         else await this.explain({});
         break;
@@ -108,7 +111,7 @@ export class ExplainView implements vscode.Disposable {
               target: opts.target,
               layer: opts.layer,
               counterfactual: opts.counterfactual ?? panelSettings().counterfactual,
-              methodOptions: methodOptions(),
+              methodOptions: methodOptions(this.context.extension),
             },
             {
               token: source.token,

@@ -1,6 +1,8 @@
+import type { Descriptor } from './descriptors';
+
 /**
  * Types shared by the extension host, the engine process and the webviews. Imports nothing, so every side can
- * depend on it without pulling in the others. Two channels:
+ * depend on it without pulling in the others (its only import is the descriptor types beside it). Two channels:
  *  - engine RPC: extension host ↔ engine process (JSON-RPC over the child's stdio, vscode-jsonrpc on both ends);
  *  - panel messages: extension host ↔ explain webview (postMessage), discriminated unions per direction.
  * Arrays travel as plain number[] (JSON); images are model-input pixels in [0, 1], row-major, channels last.
@@ -10,10 +12,21 @@
 // Engine RPC
 // ---------------------------------------------------------------------------------------------------------------
 
-export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export type CounterfactualMethod = 'gradient' | 'growing-spheres' | 'none';
-export const METHOD_IDS = ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime'] as const;
-export type MethodId = (typeof METHOD_IDS)[number];
+export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** An explainer id; the engine's registry lists them (`engine/describe`). */
+export type MethodId = string;
+/** A counterfactual method id from the engine's registry, or 'none'. */
+export type CounterfactualMethod = string;
+
+/** What the engine can do, from its registries: the lists manifests, CLI usage and pickers are built from. */
+export interface EngineDescription {
+  explainers: (Descriptor & { capabilities: { usesGradients: boolean; blackBox: boolean; needsSpatialLayer: boolean; signed: boolean } })[];
+  counterfactuals: (Descriptor & { usesGradients: boolean })[];
+  backbones: Descriptor[];
+  attentions: Descriptor[];
+  architectures: (Descriptor & { backbone: string; attention?: string })[];
+}
 
 export interface EngineInfo {
   backend: string;
@@ -63,7 +76,9 @@ export interface ExplainParams {
   counterfactual: CounterfactualMethod;
   counterfactualTarget?: number | 'any';
   /** Per-method options, e.g. { smoothgrad: { samples: 50 }, lime: { samples: 1000 }, ig: { steps: 50 } }. */
-  methodOptions?: Partial<Record<MethodId, Record<string, number>>>;
+  methodOptions?: Record<MethodId, Record<string, number | string | boolean>>;
+  /** Options of the counterfactual method (its schema in `engine/describe`). */
+  counterfactualOptions?: Record<string, number | string | boolean>;
   /** Token echoed in progress notifications, so the client can route them. */
   progressToken?: string;
 }
@@ -75,7 +90,7 @@ export interface ImagePayload {
   data: number[];
 }
 
-export interface MethodMetricsPayload {
+export interface MethodMetrics {
   deletionAuc: number;
   insertionAuc: number;
   randomDeletionAuc: number;
@@ -95,13 +110,27 @@ export interface HeatmapPayload {
   layer?: string;
   layerSize?: [number, number];
   ms: number;
-  metrics?: MethodMetricsPayload;
+  metrics?: MethodMetrics;
   /** LIME: the local fit's R². */
   r2?: number;
+  /** Sample counts and batch sizes the method chose (they scale with the model's cost), and why a batch was cut. */
+  sizes?: { samples?: number; steps?: number; maps?: number; segments?: number; batch?: number; forwardBatch?: number; note?: string };
+  /** Attention maps: the shown attention layer and, for SE and CBAM, its channel gate (one value in (0, 1) per channel). */
+  attention?: AttentionPayload;
+}
+
+export interface AttentionPayload {
+  layer: string;
+  className: string;
+  /** 'spatial-gate' (CBAM), 'context-mask' (GC), 'position-attention' (PAM), 'channel-gate' (SE). */
+  kind: string;
+  /** PAM: [row, col] of the query position at the layer's resolution. */
+  query?: [number, number];
+  channelGate?: number[];
 }
 
 export interface CounterfactualPayload {
-  method: Exclude<CounterfactualMethod, 'none'>;
+  method: CounterfactualMethod;
   found: boolean;
   label: number;
   probability: number;
@@ -122,6 +151,8 @@ export interface ExplainResultPayload {
   backend: string;
   /** What ran this explanation's forward passes ('onnxruntime-cpu' or the TF.js backend); gradients ran on `backend`. */
   forwardBackend?: string;
+  /** What the run had to adapt, one line each (e.g. a batch cut to fit the memory budget). */
+  notes?: string[];
   /** The image as the model saw it (resized, channel-converted, possibly inverted). */
   input: ImagePayload;
   inverted: boolean;
@@ -129,6 +160,8 @@ export interface ExplainResultPayload {
   target: number;
   layer: string;
   methods: HeatmapPayload[];
+  /** Requested methods that do not apply to this model, with why (e.g. attention maps without attention layers). */
+  skipped?: { method: MethodId; label: string; reason: string }[];
   counterfactual?: CounterfactualPayload;
   totalMs: number;
 }
@@ -143,6 +176,7 @@ export interface ProgressParams {
 /** Request name → params and result. Both ends build their typed RequestType objects from this map. */
 export interface EngineRequests {
   'engine/initialize': { params: InitializeParams; result: EngineInfo };
+  'engine/describe': { params: Record<string, never>; result: EngineDescription };
   'engine/loadModel': { params: LoadModelParams; result: ModelInfo };
   'engine/explain': { params: ExplainParams; result: ExplainResultPayload };
 }
@@ -167,6 +201,12 @@ export const ENGINE_ERROR = { userError: 1001, cancelled: 1002, internal: 1003 }
 
 export type ColormapName = 'viridis' | 'jet' | 'inferno' | 'gray' | 'redblue';
 
+/** One entry of a picker. */
+export interface Choice {
+  id: string;
+  label: string;
+}
+
 export interface PanelSettings {
   opacity: number;
   colormap: ColormapName;
@@ -175,7 +215,8 @@ export interface PanelSettings {
 
 /** Extension → webview. */
 export type ToWebview =
-  | { type: 'init'; imageName: string; settings: PanelSettings; model?: ModelInfo }
+  /** `counterfactuals`: the counterfactual picker's choices (ids and labels, from the registry via the manifest). */
+  | { type: 'init'; imageName: string; settings: PanelSettings; model?: ModelInfo; counterfactuals?: Choice[] }
   | { type: 'progress'; done: number; total: number; message: string }
   | { type: 'result'; result: ExplainResultPayload }
   /** Methods finished so far; more are coming (the panel stays busy). */

@@ -10,7 +10,7 @@ const EXTENSION_ID = 'xai-lens.xai-lens';
 const IMAGE_WHEN = 'resourceExtname =~ /^\\.(png|jpe?g)$/i';
 
 interface ExplainViewLike {
-  result?: { prediction: { label: number }; methods: { method: string; data: number[] }[]; counterfactual?: { label: number } };
+  result?: { prediction: { label: number }; methods: { method: string; data: number[]; attention?: { layer: string; kind: string; channelGate?: number[] } }[]; counterfactual?: { label: number } };
   explain(opts: object): Promise<ExplainViewLike['result'] | undefined>;
 }
 interface Api {
@@ -69,12 +69,12 @@ describe('XAI Lens explain', function () {
     assert.deepEqual([editor.viewType, editor.displayName, editor.priority], ['xaiLens.imageExplainer', 'XAI Lens Image Explainer', 'option']);
     const cfg = vscode.workspace.getConfiguration('xaiLens');
     assert.equal(cfg.get('backend'), 'auto');
-    assert.equal(cfg.get('lime.samples'), 1000);
-    assert.equal(cfg.get('smoothGrad.samples'), 50);
-    assert.equal(cfg.get('integratedGradients.steps'), 50);
+    assert.equal(cfg.get('explainer.lime.samples'), 1000);
+    assert.equal(cfg.get('explainer.smoothgrad.samples'), 50);
+    assert.equal(cfg.get('explainer.ig.steps'), 50);
     assert.equal(cfg.get('counterfactual'), 'gradient');
     assert.equal(cfg.get('colormap'), 'viridis');
-    assert.equal((cfg.get('methods') as string[]).length, 7);
+    assert.equal((cfg.get('methods') as string[]).length, 8);
   });
 
   it('"Explain with CBAM-MobileNetV2" on a PNG opens the panel and the engine answers with a prediction and a map per method', async () => {
@@ -85,7 +85,12 @@ describe('XAI Lens explain', function () {
     // The webview loads, says "ready", and the view runs the first explanation.
     const result = await until('the first explanation', () => entry.view.result, 90_000);
     assert.equal(result.prediction.label, 7);
-    assert.deepEqual(result.methods.map((m) => m.method), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime']);
+    assert.deepEqual(result.methods.map((m) => m.method), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime', 'attention']);
+    // The bundled model's last CBAM: its spatial gate and channel gate reach the panel.
+    const att = result.methods[7].attention;
+    assert.equal(att?.layer, 'top_cbam');
+    assert.equal(att?.kind, 'spatial-gate');
+    assert.equal(att?.channelGate?.length, 256);
     for (const m of result.methods) assert.equal(m.data.length, 784, m.method);
     assert.ok(result.counterfactual && result.counterfactual.label !== 7);
     assert.ok(api.engine.running);

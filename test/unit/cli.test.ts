@@ -6,29 +6,16 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { main } from '../../src/engine/cli';
-import type { Io } from '../../src/engine/cli/common';
 import { initBackend } from '../../src/engine/backend/backends';
-import { getArchitecture } from '../../src/engine/models/registry';
+import { getArchitecture } from '../../src/engine/models/zoo';
 import { saveModel } from '../../src/engine/io/modelFolder';
 import { loadMnist } from '../../src/engine/data/datasets';
 import { encodePng, readImageFile } from '../../src/engine/image/decode';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
-import { tempDir } from './helpers';
+import { runCli, tempDir, type CliRun } from './helpers';
 
-interface Run {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function cli(...argv: string[]): Promise<Run> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+type Run = CliRun;
+const cli = runCli;
 
 /** Error lines, without the informational backend line. */
 function errors(r: Run): string[] {
@@ -44,7 +31,7 @@ describe('cli', function () {
   before(async () => {
     await initBackend('wasm');
     untrained = join(tmp.dir, 'untrained');
-    const model = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, seed: 1 });
+    const model = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 1 });
     await saveModel(model, untrained);
     model.dispose();
   });
@@ -87,7 +74,7 @@ describe('cli', function () {
   it('rejects unknown flags, commands, models and backends with one line and exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['predict', '--bogus', 'x.png'], /Unknown option '--bogus'.*usage: xai-lens predict/],
-      [['fly'], /unknown command "fly"; expected one of train, evaluate, predict, explain, layers, info/],
+      [['fly'], /unknown command "fly"; expected one of train, evaluate, predict, explain, layers, describe, info/],
       [['predict', '--model', join(tmp.dir, 'nope'), 'x.png'], /nope: model folder not found/],
       [['train', '--model', 'resnet9000', '--data', 'mnist'], /unknown model "resnet9000"/],
       [['predict', '--backend', 'tpu', 'x.png'], /unknown backend "tpu"; expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu/],
@@ -143,7 +130,7 @@ describe('cli', function () {
       assert.equal(report.file, file);
       assert.equal(report.prediction.label, 4);
       assert.equal(report.target, 4);
-      assert.deepEqual(Object.keys(report.methods), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime']);
+      assert.deepEqual(Object.keys(report.methods), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime', 'attention']);
       for (const [id, m] of Object.entries(report.methods)) {
         assert.equal(m.heatmap.length, 28, id);
         assert.ok(m.heatmap.every((row) => row.length === 28 && row.every(Number.isFinite)), id);

@@ -2,7 +2,9 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { SeededRandom } from '../../src/engine/data/random';
-import { type Counterfactual, gradientCounterfactual, growingSpheres, sampleLayer } from '../../src/engine/explain/counterfactuals';
+import type { Counterfactual } from '../../src/engine/explain/counterfactuals/types';
+import { gradientCounterfactual } from '../../src/engine/explain/counterfactuals/gradient';
+import { growingSpheres, sampleLayer } from '../../src/engine/explain/counterfactuals/growingSpheres';
 import type { ImageShape, ProbFn, ScoreFn } from '../../src/engine/explain/types';
 import { isXaiLensError } from '../../src/engine/errors';
 

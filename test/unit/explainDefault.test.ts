@@ -12,6 +12,7 @@ import { faithfulness } from '../../src/engine/explain/deletion';
 import { randomizationCheck } from '../../src/engine/explain/sanity';
 import { defaultModelDir } from '../../src/engine/paths';
 import type * as tf from '@tensorflow/tfjs';
+import { optionsFor } from './helpers';
 
 describe('explanations of the bundled model', function () {
   this.timeout(300_000);
@@ -33,7 +34,7 @@ describe('explanations of the bundled model', function () {
       let best = Infinity;
       let random = 0;
       for (const e of EXPLAINERS) {
-        const a = await e.explain(view, { image: d.image, shape: [28, 28, 1], target: d.label, layer: view.defaultLayer, seed: 1, options: { samples: e.id === 'lime' ? 300 : 20 } });
+        const a = await e.explain(view, { image: d.image, shape: [28, 28, 1], target: d.label, layer: view.defaultLayer, seed: 1, options: optionsFor(e, { samples: e.id === 'lime' ? 300 : 20 }) });
         const f = faithfulness(view.probabilities, d.image, [28, 28, 1], a.heatmap, d.label, { seed: 2 });
         best = Math.min(best, f.deletionAuc);
         random = f.randomDeletionAuc;

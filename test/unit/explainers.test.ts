@@ -7,9 +7,10 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { EXPLAINERS, getExplainer, parseMethods } from '../../src/engine/explain/registry';
-import { ARCHITECTURES } from '../../src/engine/models/registry';
+import { ARCHITECTURES } from '../../src/engine/models/zoo';
 import type { ExplainRequest, ImageShape } from '../../src/engine/explain/types';
 import { argmax as argmaxAt } from '../../src/engine/inference';
+import { optionsFor } from './helpers';
 
 /** Ends a symbolic graph with a Dense of known weights and a softmax Activation (so the view finds the logits). */
 function classifier(input: tf.SymbolicTensor, features: tf.SymbolicTensor, kernel: number[][], bias?: number[], prefix = 'head'): tf.LayersModel {
@@ -78,12 +79,12 @@ describe('explainers', function () {
   });
 
   it('are registered once each, with capabilities, and parsed from a list', () => {
-    assert.deepEqual(EXPLAINERS.map((e) => e.id), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime']);
+    assert.deepEqual(EXPLAINERS.map((e) => e.id), ['gradcam', 'gradcampp', 'scorecam', 'gradients', 'smoothgrad', 'ig', 'lime', 'attention']);
     assert.equal(getExplainer('lime').capabilities.blackBox, true);
     assert.equal(getExplainer('gradcam').capabilities.needsSpatialLayer, true);
     assert.deepEqual(parseMethods('lime,gradcam,lime').map((e) => e.id), ['gradcam', 'lime']);
-    assert.equal(parseMethods('all').length, 7);
-    assert.throws(() => parseMethods('gradcam,occlusion'), /unknown method "occlusion"; available: gradcam, gradcampp, scorecam, gradients, smoothgrad, ig, lime, all/);
+    assert.equal(parseMethods('all').length, 8);
+    assert.throws(() => parseMethods('gradcam,occlusion'), /unknown method "occlusion"; available: gradcam, gradcampp, scorecam, gradients, smoothgrad, ig, lime, attention, all/);
   });
 
   it('vanilla gradients of a linear model equal its weights', async () => {
@@ -142,14 +143,16 @@ describe('explainers', function () {
 
   describe('every method on every architecture', () => {
     for (const arch of ARCHITECTURES) {
-      it(`${arch.name}: finite maps at input resolution, no leaked tensors`, async () => {
-        const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, stemStride: 2, seed: 2 });
+      it(`${arch.id}: finite maps at input resolution, no leaked tensors`, async () => {
+        const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, stemStride: '2' }, seed: 2 });
         const view = createModelView(model);
         const x = Float32Array.from({ length: 784 }, (_, i) => ((i * 37) % 101) / 100);
         const opts = { samples: 8, steps: 8, batch: 32 };
         const before = tf.memory().numTensors;
+        assert.equal(getExplainer('attention').unavailable?.(view) === undefined, arch.attention !== undefined);
         for (const e of EXPLAINERS) {
-          const r = await e.explain(view, request(x, [28, 28, 1], 3, view.defaultLayer, opts));
+          if (e.unavailable?.(view)) continue;
+          const r = await e.explain(view, request(x, [28, 28, 1], 3, view.defaultLayer, optionsFor(e, opts)));
           assert.equal(r.heatmap.length, 784, e.id);
           assert.ok(r.heatmap.every(Number.isFinite), `${e.id} finite`);
           assert.ok(r.ms >= 0);
@@ -162,13 +165,14 @@ describe('explainers', function () {
   });
 
   it('works on a nested model (a backbone inside a classifier), on a layer inside the backbone', async () => {
-    const backbone = ARCHITECTURES[2].build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, stemStride: 2, seed: 4 });
+    const backbone = ARCHITECTURES[2].build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, stemStride: '2' }, seed: 4 });
     const input = tf.input({ shape: [28, 28, 1] });
     const features = backbone.apply(input) as tf.SymbolicTensor;
     const outer = classifier(input, features, Array.from({ length: 10 }, (_, i) => [i % 2 ? 1 : -1, i % 3 ? 0.5 : -0.5, 0.1]));
     assert.ok(outer.layers.some((l) => l instanceof tf.LayersModel), 'the backbone is a nested model');
     const view = createModelView(outer);
     assert.ok(view.spatialLayers.some((l) => l.name === 'top_cbam'));
+    assert.ok(view.attentionLayers.some((l) => l.layer === 'top_cbam'), 'attention layers inside the backbone are found');
     const x = Float32Array.from({ length: 784 }, (_, i) => ((i * 13) % 97) / 96);
     for (const layer of ['top_cbam', 'block3_expand_relu']) {
       const r = await getExplainer('gradcam').explain(view, request(x, [28, 28, 1], 1, layer));
@@ -178,7 +182,7 @@ describe('explainers', function () {
   });
 
   it('says which layer name is ambiguous when a nested model reuses an outer name', () => {
-    const backbone = ARCHITECTURES[0].build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, stemStride: 2, seed: 4 });
+    const backbone = ARCHITECTURES[0].build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, stemStride: '2' }, seed: 4 });
     const input = tf.input({ shape: [28, 28, 1] });
     const clash = classifier(input, backbone.apply(input) as tf.SymbolicTensor, Array.from({ length: 10 }, () => [1, -1]), undefined, 'x');
     clash.layers[clash.layers.length - 2].name = 'logits'; // same name as the backbone's classifier layer
@@ -190,7 +194,8 @@ describe('explainers', function () {
     const x = squareImage();
     const before = tf.memory().numTensors;
     for (const e of EXPLAINERS) {
-      for (let i = 0; i < 100; i++) await e.explain(view, request(x, [8, 8, 1], i % 2, 'features', { samples: 4, steps: 4, segments: 4 }));
+      if (e.unavailable?.(view)) continue;
+      for (let i = 0; i < 100; i++) await e.explain(view, request(x, [8, 8, 1], i % 2, 'features', optionsFor(e, { samples: 4, steps: 4, segments: 4 })));
       assert.equal(tf.memory().numTensors, before, e.id);
     }
   });

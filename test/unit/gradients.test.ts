@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { batchNormTraining } from '../../src/engine/backend/fastLayers';
-import { getArchitecture } from '../../src/engine/models/registry';
+import { getArchitecture } from '../../src/engine/models/zoo';
 import { maxAbs, maxAbsDiff } from './helpers';
 
 function withBackend<T>(name: string, f: () => T): Promise<T> {
@@ -89,7 +89,7 @@ describe('training gradients', () => {
     const labelData = labels.dataSync().slice();
     const gradientsOn = async (backend: string) =>
       withBackend(backend, () => {
-        const model = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.5, dropout: 0, seed: 11 });
+        const model = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.5 }, dropout: 0, seed: 11 });
         const logits = tf.model({ inputs: model.inputs, outputs: model.getLayer('logits').output as tf.SymbolicTensor });
         const vars = model.trainableWeights.map((v) => v.read() as tf.Variable);
         const xs = tf.tensor4d(x, [n, 28, 28, 1]);

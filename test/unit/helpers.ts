@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'node:assert/strict';
 import type { RasterImage } from '../../src/engine/image/imageMath';
+import { main } from '../../src/engine/cli';
+import type { Io } from '../../src/engine/cli/common';
 
 export function tempDir(prefix = 'xai-lens-test-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -32,4 +34,24 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   for (let i = 0; i < expected.length; i++) {
     assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `[${i}] ${actual[i]} vs ${expected[i]}`);
   }
+}
+
+export interface CliRun {
+  code: number;
+  out: string[];
+  err: string[];
+}
+
+/** Runs the CLI in-process with captured output. */
+export async function runCli(...argv: string[]): Promise<CliRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false };
+  const code = await main(argv, io);
+  return { code, out, err };
+}
+
+/** The entries of a shared option bag that a method declares (methods refuse options they do not have). */
+export function optionsFor(method: { options: Record<string, unknown> }, bag: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(bag).filter(([k]) => k in method.options));
 }

@@ -3,8 +3,9 @@ import { mkdirSync, writeFileSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
-import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/registry';
+import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/zoo';
 import { CBAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
+import { getPreset } from '../../src/engine/training/presets';
 import { countMacs } from '../../src/engine/models/modelStats';
 import { loadModel, saveModel } from '../../src/engine/io/modelFolder';
 import { tempDir, maxAbsDiff } from './helpers';
@@ -16,13 +17,13 @@ describe('models', () => {
   });
   after(() => tmp.cleanup());
 
-  it('registers mobilenetv2, se-mobilenetv2 and cbam-mobilenetv2 by name', () => {
-    assert.deepEqual(ARCHITECTURES.map((a) => a.name), ['mobilenetv2', 'se-mobilenetv2', 'cbam-mobilenetv2']);
-    assert.equal(getArchitecture('CBAM-MobileNetV2').attention, 'cbam');
+  it('registers mobilenetv2 and its se, cbam, pam and gc variants by name', () => {
+    assert.deepEqual(ARCHITECTURES.map((a) => a.id), ['mobilenetv2', 'se-mobilenetv2', 'cbam-mobilenetv2', 'pam-mobilenetv2', 'gc-mobilenetv2']);
+    assert.equal(getArchitecture('CBAM-MobileNetV2').attention?.id, 'cbam');
   });
 
   it('names the available models when one is unknown', () => {
-    assert.throws(() => getArchitecture('resnet9000'), /unknown model "resnet9000"; available: mobilenetv2, se-mobilenetv2, cbam-mobilenetv2/);
+    assert.throws(() => getArchitecture('resnet9000'), /unknown model "resnet9000"; available: mobilenetv2, se-mobilenetv2, cbam-mobilenetv2, pam-mobilenetv2, gc-mobilenetv2/);
   });
 
   it('counts MACs of a hand-checked tiny model', () => {
@@ -37,29 +38,30 @@ describe('models', () => {
   });
 
   it('counts the attention blocks in MACs and parameters', () => {
-    const plain = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.5 });
-    const cbam = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.5 });
-    assert.ok(countMacs(cbam) > countMacs(plain));
-    assert.ok(cbam.countParams() > plain.countParams());
+    const plain = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.5 } });
+    const cbam = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.5, attach: 'every' } });
+    const lastOnly = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.5 } });
+    assert.ok(countMacs(cbam) > countMacs(lastOnly) && countMacs(lastOnly) > countMacs(plain));
+    assert.ok(cbam.countParams() > lastOnly.countParams() && lastOnly.countParams() > plain.countParams());
     assert.equal(cbam.layers.filter((l) => l instanceof CBAM).length, 3);
-    plain.dispose();
-    cbam.dispose();
+    assert.deepEqual(lastOnly.layers.filter((l) => l instanceof CBAM).map((l) => l.name), ['top_cbam']);
+    for (const m of [plain, cbam, lastOnly]) m.dispose();
   });
 
   it('keeps the default recipe under 0.5 M parameters, ending at 7×7 with either stem stride', () => {
-    const m = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 1, stemStride: 2 });
+    const m = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: getPreset('default').modelOptions });
     assert.ok(m.countParams() <= 500_000, `${m.countParams()} params`);
     assert.equal(m.countParams(), 127_720, 'the bundled model\'s architecture (its model card says 127,720)');
     assert.deepEqual(m.getLayer('stem_conv').outputShape, [null, 14, 14, 32]);
     assert.deepEqual(m.getLayer('top_cbam').outputShape, [null, 7, 7, 256]);
-    const s1 = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.75, stemStride: 1 });
+    const s1 = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.75, stemStride: '1' } });
     assert.deepEqual(s1.getLayer('top_cbam').outputShape, [null, 7, 7, 256]);
     s1.dispose();
     m.dispose();
   });
 
   it('builds 3-channel and larger inputs', () => {
-    const m = getArchitecture('se-mobilenetv2').build({ inputShape: [64, 64, 3], numClasses: 5, alpha: 0.35 });
+    const m = getArchitecture('se-mobilenetv2').build({ inputShape: [64, 64, 3], numClasses: 5, options: { alpha: 0.35 } });
     const y = m.predict(tf.zeros([2, 64, 64, 3])) as tf.Tensor;
     assert.deepEqual(y.shape, [2, 5]);
     const sums = tf.sum(y, 1).dataSync();
@@ -84,11 +86,11 @@ describe('models', () => {
   });
 
   for (const arch of ARCHITECTURES) {
-    it(`${arch.name}: save → load gives identical predictions`, async () => {
-      const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, seed: 3 });
+    it(`${arch.id}: save → load gives identical predictions`, async () => {
+      const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 3 });
       const x = tf.randomUniform([4, 28, 28, 1], 0, 1, 'float32', 5);
       const before = (model.predict(x) as tf.Tensor).dataSync();
-      const dir = join(tmp.dir, arch.name);
+      const dir = join(tmp.dir, arch.id);
       await saveModel(model, dir);
       const loaded = await loadModel(dir);
       const after = (loaded.predict(x) as tf.Tensor).dataSync();

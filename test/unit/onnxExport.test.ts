@@ -9,8 +9,7 @@ import { EXPORTABLE_LAYERS, LAYER_EXPORTERS, ONNX_INPUT, ONNX_OUTPUT, exportOnnx
 import { createOrtSession, loadOrt } from '../../src/engine/native/ort';
 import { prepareNativeForward } from '../../src/engine/native/nativeForward';
 import { createModelView } from '../../src/engine/explain/modelView';
-import { ARCHITECTURES } from '../../src/engine/models/registry';
-import { buildMobileNetV2 } from '../../src/engine/models/mobilenetv2';
+import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/zoo';
 import { CBAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
 import { tempDir } from './helpers';
 
@@ -137,17 +136,19 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
     }
   }
 
+  // Attention kinds without an exporter (PAM, GC) are refused by name; the forward pass then stays on TF.js.
   for (const arch of ARCHITECTURES) {
-    it(`${arch.name}: 28×28 probabilities within 1e-5`, () => {
-      const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, seed: 3 });
-      assert.ok(parity(model) <= 1e-5);
+    it(`${arch.id}: 28×28 probabilities within 1e-5, or refused by class name`, () => {
+      const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, ...(arch.attention ? { attach: 'every' } : {}) }, seed: 3 });
+      const unsupported = model.layers.map((l) => l.getClassName()).find((c) => c !== 'InputLayer' && !LAYER_EXPORTERS[c]);
+      if (unsupported) assert.throws(() => exportOnnx(model), new RegExp(`of class ${unsupported} is not supported$`));
+      else assert.ok(parity(model) <= 1e-5);
       model.dispose();
     });
   }
 
   it('MobileNetV2 with CBAM at 224×224×3 and a nested backbone: within 1e-5', () => {
-    const stages = [16, 24, 32, 64, 96].map((c, i) => ({ t: i ? 6 : 1, c, n: 1, s: i ? 2 : 1 }));
-    const backbone = buildMobileNetV2({ inputShape: [224, 224, 3], numClasses: 10, alpha: 0.35, stages, topChannels: 32, attention: 'cbam', seed: 4 });
+    const backbone = getArchitecture('cbam-mobilenetv2').build({ inputShape: [224, 224, 3], numClasses: 10, options: { alpha: 0.35, attach: 'every' }, seed: 4 });
     const input = tf.input({ shape: [224, 224, 3] });
     const outer = tf.model({ inputs: input, outputs: apply(L.dense({ units: 3, activation: 'softmax' }), apply(backbone, input)) });
     assert.ok(parity(outer) <= 1e-5);
@@ -175,7 +176,7 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
 
     it('are checked on a probe batch, cached by weights hash, and serve the view\'s probabilities', async () => {
       delete process.env.XAI_LENS_NATIVE;
-      const model = ARCHITECTURES[2].build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, seed: 9 });
+      const model = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 9 });
       const first = await prepareNativeForward(model);
       assert.equal(first.note, undefined);
       assert.equal(first.cached, false);
@@ -197,7 +198,7 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
 
     it('fall back to TF.js with a one-line note when ONNX Runtime is switched off', async () => {
       process.env.XAI_LENS_NATIVE = 'off';
-      const model = ARCHITECTURES[0].build({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, seed: 9 });
+      const model = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 9 });
       const status = await prepareNativeForward(model);
       assert.deepEqual(status, { note: 'ONNX Runtime disabled (XAI_LENS_NATIVE=off)' });
       const view = createModelView(model, { native: (status as { forward?: undefined }).forward });

@@ -8,6 +8,7 @@ import { flatten } from '../../src/engine/parallel/protocol';
 import { predictProbabilities } from '../../src/engine/inference';
 import { createTrainStep, oneCycleLearningRate, train, type TrainEvent } from '../../src/engine/training/trainer';
 import { buildMobileNetV2 } from '../../src/engine/models/mobilenetv2';
+import { getArchitecture } from '../../src/engine/models/zoo';
 import { tempDir } from './helpers';
 
 /** A small conv net without batch norm or dropout: one step on a whole batch must equal the two-thread step. */
@@ -111,7 +112,7 @@ describe('two-thread training', function () {
       const events: TrainEvent[] = [];
       for await (const ev of train({
         architecture: 'cbam-mobilenetv2', dataSpec: 'mnist', train: t, validation: val, outDir: join(tmp.dir, 'run'), epochs: 2,
-        batchSize: 32, learningRate: 4e-3, alpha: 0.5, stemStride: 2, seed: 5, backend: 'wasm', progressIntervalMs: 0,
+        batchSize: 32, learningRate: 4e-3, modelOptions: { alpha: 0.5, stemStride: '2' }, seed: 5, backend: 'wasm', progressIntervalMs: 0,
         augmentation: false, schedule: 'one-cycle', warmupEpochs: 1, threads: 2,
       })) events.push(ev);
       const epochs = events.filter((e): e is Extract<TrainEvent, { type: 'epoch' }> => e.type === 'epoch').map((e) => e.record);
@@ -129,7 +130,7 @@ describe('two-thread training', function () {
   });
 
   it('prediction split over two threads equals prediction on one (batch-norm model, odd count)', async () => {
-    const model = buildMobileNetV2({ alpha: 0.35, stemStride: 2, attention: 'cbam', seed: 2 });
+    const model = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, stemStride: '2', attach: 'every' }, seed: 2 });
     // Moving statistics other than the initial 0 / 1, so that the worker must receive them to agree.
     for (const w of model.weights) if (/moving_(mean|variance)/.test(w.name)) w.write(tf.fill(w.shape as number[], w.name.includes('mean') ? 0.1 : 2));
     const n = 37;

@@ -27,7 +27,7 @@ describe('training', function () {
   let testDs: ImageDataset;
   const base = (outDir: string): TrainOptions => ({
     architecture: 'cbam-mobilenetv2', dataSpec: 'mnist', train: trainDs, validation: valDs, test: testDs, outDir,
-    epochs: 2, batchSize: 32, learningRate: 2e-3, alpha: 0.5, stemStride: 2, seed: 5, backend: 'wasm', progressIntervalMs: 0, augmentation: false,
+    epochs: 2, batchSize: 32, learningRate: 2e-3, modelOptions: { alpha: 0.5, stemStride: '2' }, seed: 5, backend: 'wasm', progressIntervalMs: 0, augmentation: false,
   });
 
   before(async () => {

@@ -12,8 +12,9 @@ import { registerSimdKernels } from './simdKernels';
 import { registerFastGradients } from './fastGradients';
 import { installFastLayers } from './fastLayers';
 
-export const BACKEND_CHOICES = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+import { BACKEND_CHOICES, type BackendChoice } from '../../shared/protocol';
+
+export { BACKEND_CHOICES, type BackendChoice };
 
 export interface BackendInfo {
   /** What was asked for. */

@@ -7,7 +7,9 @@ import { writeFileAtomic } from '../io/atomicFs';
 import { createModelView } from '../explain/modelView';
 import { prepareNativeForward } from '../native/nativeForward';
 import { parseMethods } from '../explain/registry';
-import { COUNTERFACTUAL_METHODS, explainImage, type CounterfactualMethod } from '../explain/explain';
+import { explainImage } from '../explain/explain';
+import { getCounterfactualMethod, NO_COUNTERFACTUAL } from '../explain/counterfactuals/registry';
+import { cliReport, explainPayload, modelInfo, type ReportFiles } from '../explain/payload';
 import { XaiLensError } from '../errors';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { numberFlag, stringFlag } from './flags';
@@ -16,10 +18,6 @@ type Values = Record<string, string | boolean | undefined>;
 
 /** Displayed images are upscaled pixel-exactly (nearest neighbour) to at least this many pixels per side. */
 const DISPLAY_MIN_SIDE = 280;
-
-function rows(data: Float32Array, h: number, w: number): number[][] {
-  return Array.from({ length: h }, (_, y) => Array.from(data.subarray(y * w, (y + 1) * w), (v) => Number(v.toPrecision(6))));
-}
 
 async function writePng(path: string, img: RasterImage): Promise<string> {
   await writeFileAtomic(path, renderPng(upscaleToAtLeast(img, DISPLAY_MIN_SIDE)));
@@ -37,23 +35,12 @@ export async function layersCommand(values: Values, _positionals: string[], io: 
   return 0;
 }
 
-/** The sample counts and batch sizes a method chose (they scale with the model's cost), and its note if any. */
-function sizesOf(scores: Record<string, unknown> | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of ['samples', 'steps', 'maps', 'segments', 'batch', 'forwardBatch', 'note'] as const) {
-    if (scores?.[k] !== undefined) out[k === 'forwardBatch' ? 'forward_batch' : k] = scores[k];
-  }
-  return out;
-}
-
 export async function explainCommand(values: Values, positionals: string[], io: Io): Promise<number> {
   if (positionals.length !== 1) throw new XaiLensError(`explain takes exactly one image, got ${positionals.length} (usage: xai-lens explain <image> [options])`);
   const file = positionals[0];
   const methods = parseMethods(stringFlag(values, 'methods'));
-  const cfMethod = (stringFlag(values, 'counterfactual') ?? 'gradient') as CounterfactualMethod;
-  if (!COUNTERFACTUAL_METHODS.includes(cfMethod)) {
-    throw new XaiLensError(`unknown counterfactual method "${cfMethod}"; expected one of ${COUNTERFACTUAL_METHODS.join(', ')}`);
-  }
+  const cfMethod = stringFlag(values, 'counterfactual') ?? 'gradient';
+  if (cfMethod !== NO_COUNTERFACTUAL) getCounterfactualMethod(cfMethod); // before any work: an unknown name fails fast
   const colormap = (stringFlag(values, 'colormap') ?? 'viridis') as Colormap;
   if (!COLORMAPS.includes(colormap)) throw new XaiLensError(`unknown colormap "${colormap}"; expected one of ${COLORMAPS.join(', ')}`);
   const opacity = numberFlag(values, 'opacity', 0.5, { min: 0, max: 1 });
@@ -76,46 +63,26 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const outDir = resolve(stringFlag(values, 'out') ?? 'xai-lens-out');
   const stem = basename(file, extname(file));
   const base = prepared.image;
-  const report = {
-    file,
-    model: loaded.dir,
-    backend: backend.name,
-    /** What ran the forward passes (ONNX Runtime where it loads); gradients run on `backend`. */
-    forward_backend: view.forwardBackend,
-    ...(native.note ? { native_note: native.note } : {}),
-    prediction: result.prediction,
-    target: result.target,
-    layer: result.layer,
-    inverted: prepared.inverted,
-    methods: {} as Record<string, unknown>,
-    counterfactual: undefined as unknown,
-    metrics: {} as Record<string, unknown>,
-    notes: result.notes ?? [],
-  };
+  if (native.note) result.notes = [native.note, ...(result.notes ?? [])];
+  const payload = explainPayload(result, {
+    imagePath: file, model: modelInfo(loaded.dir, loaded.model, loaded.card, view), backend: backend.name, forwardBackend: view.forwardBackend, input: base, inverted: prepared.inverted, totalMs: 0,
+  });
+  const files: ReportFiles = { methods: {} };
   for (const a of result.attributions) {
     const heat = heatmapToImage(a.heatmap, a.width, a.height, a.signed ? 'redblue' : colormap, a.signed);
-    const png = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(base, heat, opacity));
-    report.methods[a.method] = {
-      heatmap: rows(a.heatmap, a.height, a.width), signed: a.signed, png, ms: a.ms,
-      ...(a.layerMap ? { layer: a.layerMap.layer, layer_size: [a.layerMap.height, a.layerMap.width] } : {}),
-      ...sizesOf(a.scores),
-    };
-    const m = result.metrics[a.method];
-    if (m) report.metrics[a.method] = { deletion_auc: m.deletionAuc, insertion_auc: m.insertionAuc, random_deletion_auc: m.randomDeletionAuc, random_insertion_auc: m.randomInsertionAuc, clarity: m.clarity };
+    files.methods[a.method] = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(base, heat, opacity));
   }
   const cf = result.counterfactual;
   if (cf) {
     const cfImage: RasterImage = { width: w, height: h, channels: base.channels, data: cf.image };
-    report.counterfactual = {
-      method: cf.method, found: cf.found, label: cf.label, probability: cf.probability,
+    files.counterfactual = {
       png: await writePng(join(outDir, `${stem}.counterfactual.png`), cfImage),
-      diff_png: await writePng(join(outDir, `${stem}.counterfactual-diff.png`), signedDiffImage(base, cfImage)),
-      l0: cf.l0, l1: cf.l1, l2: cf.l2, linf: cf.linf, iterations: cf.iterations, ms: cf.ms,
+      diffPng: await writePng(join(outDir, `${stem}.counterfactual-diff.png`), signedDiffImage(base, cfImage)),
     };
   }
   await writePng(join(outDir, `${stem}.input.png`), base);
   if (values.json) {
-    io.out(JSON.stringify(report));
+    io.out(JSON.stringify(cliReport(payload, files)));
   } else {
     const p = result.prediction;
     io.out(`${file}: predicted ${loaded.card?.classNames?.[p.label] ?? p.label} (${(p.probabilities[p.label] * 100).toFixed(2)}%), explaining class ${result.target} at layer ${result.layer}`);
@@ -123,6 +90,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
       const m = result.metrics[a.method];
       io.out(`  ${a.method.padEnd(11)} ${a.ms.toFixed(0).padStart(6)} ms${m ? `  deletion AUC ${m.deletionAuc.toFixed(3)} (random ${m.randomDeletionAuc.toFixed(3)})  insertion AUC ${m.insertionAuc.toFixed(3)} (random ${m.randomInsertionAuc.toFixed(3)})  clarity ${m.clarity.toFixed(3)}` : ''}`);
     }
+    for (const s of result.skipped) io.out(`  ${s.method.padEnd(11)} skipped: ${s.reason}`);
     if (cf) io.out(`  counterfactual (${cf.method}): ${cf.found ? `class ${cf.label} at ${(cf.probability * 100).toFixed(1)}%` : 'no class change found'}; L0 ${cf.l0}, L1 ${cf.l1.toFixed(2)}, L2 ${cf.l2.toFixed(3)}, L∞ ${cf.linf.toFixed(3)}; ${cf.ms.toFixed(0)} ms`);
     io.out(`images written to ${outDir}`);
   }

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import { loadDataset, splitTrainVal, subset } from '../data/datasets';
-import { getArchitecture } from '../models/registry';
+import { ARCHITECTURES, getArchitecture } from '../models/zoo';
 import { train, type LearningRateSchedule, type TrainEvent } from '../training/trainer';
 import { secondThreadPays } from '../parallel/replica';
 import { getPreset } from '../training/presets';
 import { XaiLensError } from '../errors';
 import { startBackend, type Io } from './common';
-import { numberFlag, requireFlag, stringFlag } from './flags';
+import { numberFlag, optionsFromFlags, requireFlag, stringFlag } from './flags';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -48,11 +48,14 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
   const epochs = numberFlag(values, 'epochs', preset.epochs, { integer: true, min: 1 });
   const batchSize = numberFlag(values, 'batch-size', preset.batchSize, { integer: true, min: 1, max: 4096 });
   const learningRate = numberFlag(values, 'lr', preset.learningRate, { min: 0 });
-  const alpha = numberFlag(values, 'alpha', preset.alpha, { min: 0.05, max: 4 });
-  const stemStride = numberFlag(values, 'stem-stride', preset.stemStride ?? 1, { integer: true, min: 1, max: 2 });
+  // The preset's architecture options where this architecture has them, then the flags given.
+  const modelOptions = {
+    ...Object.fromEntries(Object.entries(preset.modelOptions).filter(([k]) => k in arch.options)),
+    ...optionsFromFlags(values, arch.options, ARCHITECTURES.map((a) => a.options), arch.id),
+  };
   const seed = numberFlag(values, 'seed', 1, { integer: true });
   const valFraction = numberFlag(values, 'val-fraction', preset.valFraction, { min: 0.001, max: 0.9 });
-  const outDir = stringFlag(values, 'out') ?? join('runs', `${arch.name}-${spec.replace(/[^a-z0-9]+/gi, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const outDir = stringFlag(values, 'out') ?? join('runs', `${arch.id}-${spec.replace(/[^a-z0-9]+/gi, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   if (values.resume && !stringFlag(values, 'out')) throw new XaiLensError('--resume needs --out <run folder>');
 
   const schedule = stringFlag(values, 'schedule') ?? preset.schedule;
@@ -86,7 +89,7 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
   let lastLine = 0;
   try {
     for await (const ev of train({
-      architecture: arch.name, dataSpec: spec, train: trainDs, validation, test, outDir, epochs, batchSize, learningRate, alpha, stemStride, seed,
+      architecture: arch.id, dataSpec: spec, train: trainDs, validation, test, outDir, epochs, batchSize, learningRate, modelOptions, seed,
       augmentation: values['no-augment'] ? false : preset.augmentation, plateau: preset.plateau,
       schedule: schedule as LearningRateSchedule, warmupEpochs: preset.warmupEpochs, threads,
       earlyStoppingPatience: preset.earlyStoppingPatience, resume: Boolean(values.resume), backend: backend.description,

@@ -6,22 +6,15 @@ import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
 import type { ModelViewImpl } from './modelView';
 import type { Attribution, Explainer, ImageShape } from './types';
-import { growingSpheres, gradientCounterfactual, type Counterfactual } from './counterfactuals';
+import { getCounterfactualMethod, NO_COUNTERFACTUAL } from './counterfactuals/registry';
+import type { Counterfactual } from './counterfactuals/types';
+import { resolveOptions } from '../options';
+import type { MethodMetrics } from '../../shared/protocol';
 import { faithfulness } from './deletion';
 import { clarity, norms } from './stats';
 import { argmax } from '../inference';
 import { fitBatch } from './budget';
 
-export const COUNTERFACTUAL_METHODS = ['gradient', 'growing-spheres', 'none'] as const;
-export type CounterfactualMethod = (typeof COUNTERFACTUAL_METHODS)[number];
-
-export interface MethodMetrics {
-  deletionAuc: number;
-  insertionAuc: number;
-  randomDeletionAuc: number;
-  randomInsertionAuc: number;
-  clarity: number;
-}
 
 export interface ExplainOptions {
   methods: Explainer[];
@@ -29,11 +22,14 @@ export interface ExplainOptions {
   target?: number;
   /** 4-D layer for CAM methods; default the view's default layer. */
   layer?: string;
-  counterfactual?: CounterfactualMethod;
+  /** A counterfactual method id (counterfactuals/registry.ts), or 'none' (the default). */
+  counterfactual?: string;
+  /** Options of the counterfactual method; absent ones keep the defaults of its schema. */
+  counterfactualOptions?: Record<string, unknown>;
   /** Target class of the counterfactual: 'any' other class (default) or a class index (contrastive: the true label). */
   counterfactualTarget?: number | 'any';
-  /** Per-method options, e.g. { smoothgrad: { samples: 50 } }. */
-  methodOptions?: Record<string, Record<string, number>>;
+  /** Per-method options, e.g. { smoothgrad: { samples: 50 } }; each method checks them against its schema. */
+  methodOptions?: Record<string, Record<string, unknown> | undefined>;
   metrics?: boolean;
   seed?: number;
   signal?: AbortSignal;
@@ -49,6 +45,8 @@ export interface ExplainResult {
   layer: string;
   attributions: Attribution[];
   metrics: Record<string, MethodMetrics>;
+  /** Requested methods that do not apply to this model (e.g. attention maps without attention layers), with why. */
+  skipped: { method: string; reason: string }[];
   counterfactual?: Counterfactual;
   /** What the run had to adapt, one line each (e.g. a batch cut to fit the memory budget). */
   notes?: string[];
@@ -71,12 +69,21 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
   }
   const layer = opts.layer ?? view.defaultLayer;
   view.layerShape(layer); // validates the name with a helpful message
-  const total = opts.methods.length + (opts.counterfactual && opts.counterfactual !== 'none' ? 1 : 0);
+  const cfMethod = opts.counterfactual && opts.counterfactual !== NO_COUNTERFACTUAL ? getCounterfactualMethod(opts.counterfactual) : undefined;
+  const cfOptions = cfMethod ? resolveOptions(cfMethod.options, opts.counterfactualOptions, `counterfactual ${cfMethod.id}`) : {};
+  const total = opts.methods.length + (cfMethod ? 1 : 0);
   let done = 0;
   const attributions: Attribution[] = [];
   const notes: string[] = [];
   const metrics: Record<string, MethodMetrics> = {};
+  const skipped: ExplainResult['skipped'] = [];
   for (const method of opts.methods) {
+    const reason = method.unavailable?.(view);
+    if (reason) {
+      skipped.push({ method: method.id, reason });
+      opts.onStep?.(++done, total, `${method.id} skipped: ${reason}`);
+      continue;
+    }
     // The methods run synchronously on wasm/cpu; turning the event loop lets a cancel request (RPC, Ctrl-C) arrive.
     await new Promise((r) => setImmediate(r));
     if (opts.signal?.aborted) throw new XaiLensError('cancelled');
@@ -88,25 +95,24 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
       metrics[method.id] = { ...f, clarity: clarity(a.heatmap) };
     }
     opts.onStep?.(++done, total, method.id);
-    opts.onPartial?.({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics } });
+    opts.onPartial?.({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics }, skipped: [...skipped] });
   }
   await new Promise((r) => setImmediate(r));
   if (opts.signal?.aborted) throw new XaiLensError('cancelled');
   let counterfactual: Counterfactual | undefined;
-  const cfTarget = opts.counterfactualTarget ?? 'any';
-  if (opts.counterfactual === 'gradient') {
-    // Its λ lanes are one forward + backward batch: as many as fit the memory budget.
-    const lanes = fitBatch(view.cost, 4, 'gradient counterfactual');
-    if (lanes.note) notes.push(lanes.note);
-    counterfactual = gradientCounterfactual(view.scores, view.probabilities, image, shape, { target: cfTarget, seed: opts.seed, signal: opts.signal, parallel: lanes.batch });
-  } else if (opts.counterfactual === 'growing-spheres') {
-    counterfactual = growingSpheres(view.probabilities, image, shape, { target: cfTarget, seed: opts.seed, signal: opts.signal });
-  }
-  if (counterfactual) {
+  if (cfMethod) {
+    const target = opts.counterfactualTarget ?? 'any';
+    // The gradient method's λ lanes are one forward + backward batch: as many as fit the memory budget.
+    if (typeof cfOptions.parallel === 'number') {
+      const lanes = fitBatch(view.cost, cfOptions.parallel, `${cfMethod.id} counterfactual`);
+      if (lanes.note) notes.push(lanes.note);
+      cfOptions.parallel = lanes.batch;
+    }
+    counterfactual = cfMethod.run(view, { image, shape, target, options: cfOptions, seed: opts.seed, signal: opts.signal });
     counterfactual = quantizeCounterfactual(view, image, shape, counterfactual);
-    opts.onStep?.(++done, total, `counterfactual (${opts.counterfactual})`);
+    opts.onStep?.(++done, total, `counterfactual (${cfMethod.id})`);
   }
-  return { prediction: { label, probabilities }, target, layer, attributions, metrics, counterfactual, notes };
+  return { prediction: { label, probabilities }, target, layer, attributions, metrics, skipped, counterfactual, notes };
 }
 
 /** Extensions of the change tried, in order, when 8-bit rounding undoes a counterfactual that sits on the boundary. */

@@ -10,9 +10,10 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
-import type { ImageShape, ModelView } from './types';
 import { fitBatch, modelCost, nativeBatch, type ModelCost } from './budget';
 import type { NativeForward } from '../native/nativeForward';
+import { isAttentionLayer } from '../models/layers/attentionCommon';
+import type { AttentionSite, ImageShape, ModelView } from './types';
 
 type Sym = tf.SymbolicTensor;
 
@@ -25,6 +26,8 @@ interface Rebuilt {
   outputs: Sym[];
   /** Output of every layer by name, before any hook. */
   byName: Map<string, Sym>;
+  /** First input of every (non-model) layer by name, with the layer itself: what attention maps are computed from. */
+  inputsByName: Map<string, { input: Sym; layer: tf.layers.Layer }>;
 }
 
 function isModel(layer: tf.layers.Layer): layer is tf.LayersModel {
@@ -32,7 +35,7 @@ function isModel(layer: tf.layers.Layer): layer is tf.LayersModel {
 }
 
 /** Re-applies every layer of `model` to new symbolic inputs, inlining nested models. */
-function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, byName: Map<string, Sym>): Sym[] {
+function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, byName: Map<string, Sym>, inputsByName: Rebuilt['inputsByName']): Sym[] {
   const map = new Map<number, Sym>();
   model.inputs.forEach((t, i) => map.set(t.id, inputs[i]));
   for (const layer of model.layers) {
@@ -43,8 +46,9 @@ function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, by
       const mapped = ins.map((t) => map.get(t.id)!);
       let outs: Sym[];
       if (isModel(layer)) {
-        outs = inline(layer, mapped, hook, byName);
+        outs = inline(layer, mapped, hook, byName, inputsByName);
       } else {
+        inputsByName.set(layer.name, { input: mapped[0], layer });
         const r = layer.apply(mapped.length === 1 ? mapped[0] : mapped) as Sym | Sym[];
         outs = Array.isArray(r) ? r : [r];
       }
@@ -64,8 +68,9 @@ function inline(model: tf.LayersModel, inputs: Sym[], hook: Hook | undefined, by
 
 function rebuild(model: tf.LayersModel, image: Sym, hook?: Hook): Rebuilt {
   const byName = new Map<string, Sym>();
-  const outputs = inline(model, [image], hook, byName);
-  return { outputs, byName };
+  const inputsByName: Rebuilt['inputsByName'] = new Map();
+  const outputs = inline(model, [image], hook, byName, inputsByName);
+  return { outputs, byName, inputsByName };
 }
 
 /**
@@ -166,6 +171,14 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
       spatialLayers.push({ name, shape: t.shape.slice(1) as ImageShape, className: t.sourceLayer.getClassName() });
     }
   }
+  // Layers with an attention mechanism, found by what they can do (attentionMaps), not by class name.
+  const attentionLayers: AttentionSite[] = [];
+  for (const [name, { input, layer }] of base.inputsByName) {
+    if (isAttentionLayer(layer) && input.shape.length === 4 && input.shape.slice(1).every((d) => d !== null)) {
+      attentionLayers.push({ layer: name, className: layer.getClassName(), shape: input.shape.slice(1) as ImageShape });
+    }
+  }
+  const attentionInputs = new Map<string, tf.LayersModel>();
   const defaultLayer = defaultCamLayer(spatialLayers);
   const cost = modelCost(model);
   const native = opts.native;
@@ -202,6 +215,7 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
     inputShape,
     numClasses,
     spatialLayers,
+    attentionLayers,
     defaultLayer,
     scoresAreLogProbabilities: !logits,
     cost,
@@ -216,9 +230,23 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
     layerShape(layer) {
       return findLayer(layer).shape;
     },
+    attentionMaps(layer, x) {
+      const entry = base.inputsByName.get(layer);
+      if (!entry || !isAttentionLayer(entry.layer)) {
+        const names = attentionLayers.map((a) => a.layer);
+        throw new XaiLensError(`"${layer}" is not an attention layer; ${names.length ? `attention layers: ${names.join(', ')}` : `model "${model.name}" has none`}`);
+      }
+      let m = attentionInputs.get(layer);
+      if (!m) {
+        m = flatModel(model, image, entry.input);
+        attentionInputs.set(layer, m);
+      }
+      return entry.layer.attentionMaps(m.predict(x) as tf.Tensor4D);
+    },
     dispose() {
       // The rebuilt graphs share the original model's weights, which the model's owner disposes.
       probes.clear();
+      attentionInputs.clear();
     },
   };
 }

@@ -4,9 +4,10 @@ import type { Explainer } from './types';
 import { gradCam, gradCamPlusPlus, scoreCam } from './methods/cam';
 import { integratedGradients, smoothGrad, vanillaGradients } from './methods/gradients';
 import { lime } from './methods/lime';
+import { attentionMap } from './methods/attention';
 
 export const EXPLAINERS: readonly Explainer[] = [
-  gradCam, gradCamPlusPlus, scoreCam, vanillaGradients, smoothGrad, integratedGradients, lime,
+  gradCam, gradCamPlusPlus, scoreCam, vanillaGradients, smoothGrad, integratedGradients, lime, attentionMap,
 ];
 
 export function getExplainer(id: string): Explainer {

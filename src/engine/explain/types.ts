@@ -4,6 +4,8 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelCost } from './budget';
+import type { Descriptor, OptionValues } from '../../shared/descriptors';
+import type { AttentionMaps } from '../models/layers/attentionCommon';
 
 /** Batched class probabilities: [n, h, w, c] images in [0, 1] → [n, classes]. Not differentiable by contract. */
 export type ProbFn = (x: tf.Tensor4D) => tf.Tensor2D;
@@ -31,8 +33,8 @@ export interface ExplainRequest {
   target: number;
   /** Name of the 4-D layer for CAM methods. */
   layer: string;
-  /** Method-specific options (sample counts, noise, baseline…); each method documents and defaults its own. */
-  options?: Record<string, number | string | boolean | undefined>;
+  /** Options of the method (sample counts, noise, baseline…), checked against its schema; absent ones take defaults. */
+  options?: Record<string, unknown>;
   /** Seed for methods that sample. */
   seed?: number;
   signal?: AbortSignal;
@@ -71,6 +73,10 @@ export interface ModelView {
   probe(layer: string, x: tf.Tensor4D, delta: tf.Tensor4D): { activations: tf.Tensor4D; scores: tf.Tensor2D };
   /** [h, w, channels] of a 4-D layer's output. */
   layerShape(layer: string): ImageShape;
+  /** Layers with an attention mechanism (SE, CBAM, PAM, GC, …), in graph order; empty when the model has none. */
+  attentionLayers: AttentionSite[];
+  /** What attention layer `layer` computes for images `x` (one forward pass up to it). The caller disposes (tidy). */
+  attentionMaps(layer: string, x: tf.Tensor4D): AttentionMaps;
   inputShape: ImageShape;
   numClasses: number;
   /** Work and memory per image, which batched methods size their batches and default sample counts by; views that
@@ -80,9 +86,23 @@ export interface ModelView {
   forwardBatch?: number;
 }
 
-export interface Explainer {
-  id: string;
-  label: string;
+export interface AttentionSite {
+  layer: string;
+  className: string;
+  /** [h, w, c] of the layer's input (and output). */
+  shape: ImageShape;
+}
+
+/** An attribution method: its descriptor (id, label, description, option schema with defaults and ranges) and code. */
+export interface Explainer extends Descriptor {
   capabilities: Capabilities;
+  /**
+   * Why the method cannot explain this model (e.g. it has no attention layers), or undefined when it can. Runs of
+   * several methods skip such a method and report the reason instead of failing.
+   */
+  unavailable?(model: ModelView): string | undefined;
   explain(model: ModelView, req: ExplainRequest): Promise<Attribution>;
 }
+
+/** An explainer's options resolved against its schema (the values every method body reads). */
+export type ResolvedOptions = OptionValues;

@@ -3,6 +3,7 @@
  * must work before (and without) a backend, and these loops are small enough that plain typed arrays are fast.
  * No function mutates its input; a function may return its input unchanged when there is nothing to do.
  */
+import { LUMA } from '../../shared/pixels';
 
 export type Channels = 1 | 3 | 4;
 
@@ -43,9 +44,7 @@ export function toBytes(img: RasterImage): Uint8Array {
 }
 
 /** ITU-R BT.601 luma weights (the ones MNIST-era tools and PIL's "L" mode use). */
-const LUMA_R = 0.299;
-const LUMA_G = 0.587;
-const LUMA_B = 0.114;
+const [LUMA_R, LUMA_G, LUMA_B] = LUMA;
 
 /**
  * Converts between gray, RGB and RGBA. Alpha is composited on black (premultiplied), because MNIST-style data is a

@@ -1,14 +1,16 @@
 /**
- * Rendering of explanations as pure functions over `RasterImage`: colormaps, heatmap normalization, overlays,
- * pixel-exact upscaling, CAM resizing and montage. Used to write explanation PNGs in the engine and to produce the
+ * Rendering of explanations as pure functions over `RasterImage`: colormaps, overlays, pixel-exact upscaling, CAM
+ * resizing and montage (heatmap normalization and the signed-difference colours come from src/shared/pixels.ts, which
+ * the webview uses too). Used to write explanation PNGs in the engine and to produce the
  * arrays sent to the webview, so nothing here touches TensorFlow.js or a canvas. No function mutates its input.
  */
 import { XaiLensError } from '../errors';
 import { encodePng } from './decode';
 import { type Channels, type RasterImage, resizeBilinear, toChannels } from './imageMath';
 import { type Colormap, COLORMAPS, colormapTable as sharedColormapTable, lutIndex } from '../../shared/colormaps';
+import { normalizeHeatmap, sideBySidePixels, signedDiffRgb, upscaleFactor } from '../../shared/pixels';
 
-export { type Colormap, COLORMAPS };
+export { type Colormap, COLORMAPS, normalizeHeatmap, upscaleFactor };
 
 /**
  * The 256-entry RGB table of a colormap (flat, r g b per entry, 0..1); built once per map. Do not mutate.
@@ -27,46 +29,6 @@ export function colormap(value01: number, map: Colormap): [number, number, numbe
   const lut = colormapTable(map);
   const i = lutIndex(value01) * 3;
   return [lut[i], lut[i + 1], lut[i + 2]];
-}
-
-/**
- * Maps a heatmap to 0..1 for a colormap, in a new array.
- * - unsigned: (v − min) / (max − min). A constant map (max = min) gives all zeros: no pixel stands out.
- * - signed: v / max|v| puts the map in [−1, 1] keeping zero at zero (so the sign stays readable), then (v + 1) / 2
- *   maps it to [0, 1] with zero at 0.5, the white centre of the diverging 'redblue' map. An all-zero map gives 0.5.
- * Non-finite values (NaN, ±Infinity) are ignored when finding the range and come out as the "nothing" value
- * (0 unsigned, 0.5 signed), so one bad pixel cannot blank the whole map.
- */
-export function normalizeHeatmap(data: Float32Array, signed: boolean): Float32Array {
-  const out = new Float32Array(data.length);
-  if (signed) {
-    let m = 0;
-    for (let i = 0; i < data.length; i++) {
-      const a = Math.abs(data[i]);
-      if (a > m && a !== Infinity) m = a;
-    }
-    const inv = m > 0 ? 1 / m : 0;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i];
-      out[i] = Number.isFinite(v) ? (v * inv + 1) / 2 : 0.5;
-    }
-    return out;
-  }
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    if (!Number.isFinite(v)) continue;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!(hi > lo)) return out; // constant (or empty / all non-finite)
-  const inv = 1 / (hi - lo);
-  for (let i = 0; i < data.length; i++) {
-    const v = data[i];
-    out[i] = Number.isFinite(v) ? (v - lo) * inv : 0;
-  }
-  return out;
 }
 
 function checkMap(data: ArrayLike<number>, height: number, width: number, what: string): void {
@@ -142,13 +104,6 @@ export function upscaleNearest(img: RasterImage, factor: number): RasterImage {
   return { width: outW, height: H * factor, channels: C, data: out };
 }
 
-/** The smallest integer factor f ≥ 1 with min(width, height)·f ≥ minSide (28 px → 256 px: f = 10). */
-export function upscaleFactor(width: number, height: number, minSide: number): number {
-  const side = Math.min(width, height);
-  if (!(side > 0)) throw new RangeError(`upscaleFactor: image is ${width}×${height}`);
-  return Math.max(1, Math.ceil(minSide / side));
-}
-
 /** Nearest-neighbour upscale by `upscaleFactor`, so small images render large without interpolation blur. */
 export function upscaleToAtLeast(img: RasterImage, minSide: number): RasterImage {
   return upscaleNearest(img, upscaleFactor(img.width, img.height, minSide));
@@ -177,22 +132,7 @@ export function signedDiffImage(original: RasterImage, changed: RasterImage): Ra
   }
   const a = toChannels(original, 1).data;
   const b = toChannels(changed, 1).data;
-  const n = a.length;
-  let m = 0;
-  for (let i = 0; i < n; i++) m = Math.max(m, Math.abs(b[i] - a[i]));
-  const inv = m > 1e-6 ? 1 / m : 0;
-  const out = new Float32Array(n * 3).fill(1);
-  for (let i = 0; i < n; i++) {
-    const s = (b[i] - a[i]) * inv;
-    if (s > 0) {
-      out[i * 3 + 1] = 1 - s;
-      out[i * 3 + 2] = 1 - s;
-    } else if (s < 0) {
-      out[i * 3] = 1 + s;
-      out[i * 3 + 1] = 1 + s;
-    }
-  }
-  return { width: original.width, height: original.height, channels: 3, data: out };
+  return { width: original.width, height: original.height, channels: 3, data: signedDiffRgb(b.map((v, i) => v - a[i])) };
 }
 
 /**
@@ -201,19 +141,9 @@ export function signedDiffImage(original: RasterImage, changed: RasterImage): Ra
  */
 export function sideBySide(images: RasterImage[], gap: number, background = 1): RasterImage {
   if (images.length === 0) throw new RangeError('sideBySide: no images');
-  if (!(Number.isInteger(gap) && gap >= 0)) throw new RangeError(`sideBySide: gap must be an integer ≥ 0, got ${gap}`);
   const C: Channels = images.every((im) => im.channels === images[0].channels) ? images[0].channels : 3;
-  const width = images.reduce((s, im) => s + im.width, 0) + gap * (images.length - 1);
-  const height = images.reduce((m, im) => Math.max(m, im.height), 0);
-  const out = new Float32Array(width * height * C).fill(background);
-  let x0 = 0;
-  for (const im of images) {
-    const src = toChannels(im, C).data;
-    const rowLen = im.width * C;
-    for (let y = 0; y < im.height; y++) out.set(src.subarray(y * rowLen, (y + 1) * rowLen), (y * width + x0) * C);
-    x0 += im.width + gap;
-  }
-  return { width, height, channels: C, data: out };
+  const placed = sideBySidePixels(images.map((im) => toChannels(im, C)), C, gap, new Array<number>(C).fill(background), (n) => new Float32Array(n));
+  return { ...placed, channels: C };
 }
 
 /** 8-bit PNG bytes of an image (values clamped to 0..1). */

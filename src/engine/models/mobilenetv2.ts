@@ -1,10 +1,11 @@
 /**
- * MobileNetV2 (Sandler et al. 2018) sized for small inputs, with optional attention blocks (SE or CBAM) after each
- * resolution stage and after the top convolution. The classifier ends in a `logits` Dense layer followed by a
- * `probs` softmax, so training and explainers can use logits while saved models predict probabilities.
+ * MobileNetV2 (Sandler et al. 2018) sized for small inputs. Attention (any kind of the zoo) is offered where each
+ * resolution stage ends (`attend(x, stage, false)`) and after the top convolution (`attend(x, 'top', true)`).
+ * The classifier ends in a `logits` Dense layer followed by a `probs` softmax, so training and explainers can use
+ * logits while saved models predict probabilities.
  */
 import * as tf from '@tensorflow/tfjs';
-import { ATTENTION_LAYERS, type AttentionKind } from './layers/attention';
+import type { Attend } from './zoo';
 
 /** One MobileNetV2 stage: expansion t, output channels c, repeats n, first stride s. */
 export interface Stage {
@@ -21,10 +22,10 @@ export interface MobileNetV2Options {
   numClasses?: number;
   /** Width multiplier applied to every layer's channels. Default 1. */
   alpha?: number;
-  /** Attention block after each stage and the top convolution. Default 'none'. */
-  attention?: 'none' | AttentionKind;
-  /** Reduction ratio inside the attention MLP. Default 8. */
-  attentionRatio?: number;
+  /** Attention where stages end (see the file comment). Default: none. */
+  attend?: Attend;
+  /** Model name. Default 'mobilenetv2'. */
+  name?: string;
   /** Dropout before the classifier. Default 0.2. */
   dropout?: number;
   /** Stages; by default chosen from the input size and stem stride (see the stage tables below). */
@@ -89,19 +90,12 @@ export function buildMobileNetV2(opts: MobileNetV2Options = {}): tf.LayersModel 
   const small = Math.min(h, w) <= 32;
   const stemStride = opts.stemStride ?? (small ? 1 : 2);
   const stages = opts.stages ?? (small ? (stemStride === 1 ? SMALL_INPUT_STAGES : SMALL_INPUT_STRIDE2_STAGES) : IMAGENET_STAGES);
-  const attention = opts.attention ?? 'none';
+  const attend: Attend = opts.attend ?? ((x) => x);
   const momentum = opts.bnMomentum ?? 0.9;
   let seed = opts.seed ?? 1;
   const init = () => tf.initializers.heNormal({ seed: seed++ });
   const bn = (name: string) => tf.layers.batchNormalization({ name, momentum, epsilon: 1e-3 });
   const relu6 = (name: string) => tf.layers.activation({ activation: 'relu6', name });
-  const attend = (x: tf.SymbolicTensor, name: string): tf.SymbolicTensor => {
-    if (attention === 'none') return x;
-    const spatial = (x.shape[1] ?? 0) as number;
-    const Layer = ATTENTION_LAYERS[attention];
-    const args = { name, seed: (seed += 3), ratio: opts.attentionRatio ?? 8, ...(attention === 'cbam' ? { kernelSize: spatial <= 7 ? 3 : 7 } : {}) };
-    return new Layer(args).apply(x) as tf.SymbolicTensor;
-  };
 
   const input = tf.input({ shape: inputShape, name: 'image' });
   const stemChannels = makeDivisible(32 * alpha);
@@ -133,18 +127,17 @@ export function buildMobileNetV2(opts: MobileNetV2Options = {}): tf.LayersModel 
     // Attention where a resolution ends (not after the first, full-resolution stage: its features are too simple
     // to be worth gating).
     const lastAtThisResolution = si === stages.length - 1 || stages[si + 1].s !== 1;
-    if (si > 0 && lastAtThisResolution) x = attend(x, `stage${si}_${attention}`);
+    if (si > 0 && lastAtThisResolution) x = attend(x, `stage${si}`, false);
   });
 
   const topC = makeDivisible((opts.topChannels ?? (small ? 256 : 1280)) * Math.max(1, alpha));
   x = tf.layers.conv2d({ name: 'top_conv', filters: topC, kernelSize: 1, useBias: false, kernelInitializer: init() }).apply(x) as tf.SymbolicTensor;
   x = relu6('top_relu').apply(bn('top_bn').apply(x)) as tf.SymbolicTensor;
-  x = attend(x, `top_${attention}`);
+  x = attend(x, 'top', true);
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
   // No seed: tfjs-layers' Dropout draws the same mask on every call when it has one.
   x = tf.layers.dropout({ name: 'dropout', rate: opts.dropout ?? 0.2 }).apply(x) as tf.SymbolicTensor;
   const logits = tf.layers.dense({ name: 'logits', units: numClasses, kernelInitializer: tf.initializers.glorotUniform({ seed: seed++ }) }).apply(x) as tf.SymbolicTensor;
   const probs = tf.layers.activation({ name: 'probs', activation: 'softmax' }).apply(logits) as tf.SymbolicTensor;
-  const name = attention === 'none' ? 'mobilenetv2' : `${attention}-mobilenetv2`;
-  return tf.model({ inputs: input, outputs: probs, name });
+  return tf.model({ inputs: input, outputs: probs, name: opts.name ?? 'mobilenetv2' });
 }

@@ -52,6 +52,7 @@ export function startServer(): void {
     }
   };
   connection.onRequest(request('engine/initialize'), guard((p) => service.initialize(p)));
+  connection.onRequest(request('engine/describe'), guard(async () => service.describe()));
   connection.onRequest(request('engine/loadModel'), guard((p) => service.loadModel(p.dir)));
   connection.onRequest(request('engine/explain'), guard((p, token) => service.explain(p, abortSignal(token))));
   connection.onClose(() => {

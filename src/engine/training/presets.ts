@@ -6,9 +6,11 @@ export interface Preset {
   epochs: number;
   batchSize: number;
   learningRate: number;
-  alpha: number;
-  /** Stem stride; 2 makes a 28×28 model ~2× cheaper (14×14 → 7×7 feature maps, SMALL_INPUT_STRIDE2_STAGES). */
-  stemStride?: number;
+  /**
+   * Architecture options (models/zoo.ts). The default preset: stem stride 2 makes a 28×28 model ~2× cheaper (14×14 →
+   * 7×7 feature maps, SMALL_INPUT_STRIDE2_STAGES); attention after every stage.
+   */
+  modelOptions: Record<string, number | string | boolean>;
   valFraction: number;
   schedule: LearningRateSchedule;
   /** One-cycle warm-up, epochs. */
@@ -28,8 +30,9 @@ export const PRESETS: Record<string, Preset> = {
     epochs: 20,
     batchSize: 128,
     learningRate: 5e-3,
-    alpha: 1,
-    stemStride: 2,
+    // reduction 8, minUnits 8 and the unnormalised spatial gate: the CBAM the bundled model has (the zoo's defaults are
+    // the published forms).
+    modelOptions: { alpha: 1, stemStride: '2', attach: 'every', reduction: 8, minUnits: 8, spatialBatchNorm: false },
     valFraction: 1 / 12,
     schedule: 'one-cycle',
     warmupEpochs: 1,

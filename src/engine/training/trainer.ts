@@ -9,7 +9,8 @@ import * as tf from '@tensorflow/tfjs';
 import { promises as fs, existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { XaiLensError } from '../errors';
-import { getArchitecture } from '../models/registry';
+import { resolveOptions } from '../options';
+import { getArchitecture } from '../models/zoo';
 import { countMacs } from '../models/modelStats';
 import { loadModel, saveModel, writeModelCard } from '../io/modelFolder';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomicFs';
@@ -39,8 +40,8 @@ export interface TrainOptions {
   epochs: number;
   batchSize?: number;
   learningRate?: number;
-  alpha?: number;
-  stemStride?: number;
+  /** The architecture's options (its backbone's, its attention kind's, `attach`); absent ones keep their defaults. */
+  modelOptions?: Record<string, unknown>;
   seed?: number;
   augmentation?: AugmentationOptions | false;
   /**
@@ -195,15 +196,15 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   if (opts.resume) {
     if (!existsSync(checkpointPath)) throw new XaiLensError('cannot resume: no checkpoint.json in the run folder', opts.outDir);
     state = JSON.parse(await fs.readFile(checkpointPath, 'utf8')) as CheckpointState;
-    if (state.architecture !== arch.name) {
-      throw new XaiLensError(`cannot resume: the run trained "${state.architecture}", not "${arch.name}"`, opts.outDir);
+    if (state.architecture !== arch.id) {
+      throw new XaiLensError(`cannot resume: the run trained "${state.architecture}", not "${arch.id}"`, opts.outDir);
     }
     if (state.datasetHash !== trainDs.hash) {
       throw new XaiLensError('cannot resume: the training data differs from the run\'s (dataset hash mismatch)', opts.outDir);
     }
     model = await loadModel(opts.outDir);
   } else {
-    model = arch.build({ inputShape: trainDs.shape, numClasses: trainDs.numClasses, alpha: opts.alpha, stemStride: opts.stemStride, seed });
+    model = arch.build({ inputShape: trainDs.shape, numClasses: trainDs.numClasses, options: opts.modelOptions, seed });
   }
   const startLr = state ? (opts.resumeLearningRate ?? state.learningRate) : initialLr;
   const optimizer = tf.train.adam(startLr);
@@ -306,7 +307,7 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
       await saveModel(model, opts.outDir);
       const opt = await saveOptimizer(optimizer, opts.outDir);
       const ckpt: CheckpointState = {
-        format: 'xai-lens-checkpoint/1', architecture: arch.name, datasetHash: trainDs.hash, epoch, learningRate: lr,
+        format: 'xai-lens-checkpoint/1', architecture: arch.id, datasetHash: trainDs.hash, epoch, learningRate: lr,
         bestValLoss, epochsSinceImprovement: sinceImprovement, epochsSinceLrChange: sinceLrChange, history, seconds, ...opt,
       };
       await writeJsonAtomic(join(opts.outDir, METRICS_JSON), history);
@@ -338,10 +339,9 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   }
   const card: ModelCard = {
     format: 'xai-lens-model-card/1',
-    name: opts.name ?? `${arch.name}-${basename(opts.dataSpec).replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`,
-    architecture: arch.name,
-    alpha: opts.alpha ?? 1,
-    stemStride: saved.getLayer('stem_conv')?.getConfig().strides as number[] | undefined,
+    name: opts.name ?? `${arch.id}-${basename(opts.dataSpec).replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`,
+    architecture: arch.id,
+    architectureOptions: resolveOptions(arch.options, opts.modelOptions, arch.id),
     inputShape: trainDs.shape,
     classNames: trainDs.classNames,
     params,

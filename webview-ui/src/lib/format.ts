@@ -1,5 +1,5 @@
 /** Text for the explain panel: numbers, names and rankings. Pure, DOM-free. */
-import type { MethodMetricsPayload } from '../../../src/shared/protocol';
+import type { MethodMetrics } from '../../../src/shared/protocol';
 
 export interface Ranked {
   index: number;
@@ -68,7 +68,7 @@ export interface MetricVerdict {
 }
 
 /** Whether a method beats the random pixel order on deletion (lower is better) and insertion (higher is better). */
-export function metricVerdict(m: MethodMetricsPayload): MetricVerdict {
+export function metricVerdict(m: MethodMetrics): MetricVerdict {
   return {
     deletionBetter: m.deletionAuc < m.randomDeletionAuc,
     insertionBetter: m.insertionAuc > m.randomInsertionAuc,

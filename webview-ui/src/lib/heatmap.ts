@@ -1,52 +1,13 @@
 /**
- * Heatmap colouring for the explain panel, pure and DOM-free. Normalization follows the engine's
- * `normalizeHeatmap` (src/engine/image/render.ts) exactly and the tables come from src/shared/colormaps.ts, so a
- * tile shows the same colours as the PNG the engine writes for the same map.
+ * Heatmap colouring for the explain panel, pure and DOM-free. Normalization (src/shared/pixels.ts) and the tables
+ * (src/shared/colormaps.ts) are the engine's own, so a tile shows the same colours as the PNG the engine writes.
  */
 import { type Colormap, COLORMAPS, colormapTable, lutIndex } from '../../../src/shared/colormaps';
+import { normalizeHeatmap } from '../../../src/shared/pixels';
 import { byte, type Rgba } from './image';
 
 export type { Colormap };
-export { COLORMAPS };
-
-/**
- * Maps a heatmap to 0..1 for a colormap, in a new array.
- * - unsigned: (v − min) / (max − min); a constant map gives all zeros.
- * - signed: (v / max|v| + 1) / 2, so zero sits at 0.5 (the white centre of 'redblue'); an all-zero map gives 0.5.
- * Non-finite values are ignored for the range and come out as the "nothing" value (0 unsigned, 0.5 signed).
- */
-export function normalizeHeatmap(data: ArrayLike<number>, signed: boolean): Float32Array {
-  const n = data.length;
-  const out = new Float32Array(n);
-  if (signed) {
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      const a = Math.abs(data[i]);
-      if (a > m && a !== Infinity) m = a;
-    }
-    const inv = m > 0 ? 1 / m : 0;
-    for (let i = 0; i < n; i++) {
-      const v = data[i];
-      out[i] = Number.isFinite(v) ? (v * inv + 1) / 2 : 0.5;
-    }
-    return out;
-  }
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = data[i];
-    if (!Number.isFinite(v)) continue;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!(hi > lo)) return out;
-  const inv = 1 / (hi - lo);
-  for (let i = 0; i < n; i++) {
-    const v = data[i];
-    out[i] = Number.isFinite(v) ? (v - lo) * inv : 0;
-  }
-  return out;
-}
+export { COLORMAPS, normalizeHeatmap };
 
 /** The colormap a heatmap is drawn with: signed maps always use the diverging 'redblue' (zero = white). */
 export function effectiveColormap(chosen: Colormap, signed: boolean): Colormap {

@@ -7,6 +7,9 @@
  * as the engine's PNGs.
  */
 import type { ImagePayload } from '../../../src/shared/protocol';
+import { LUMA, sideBySidePixels, signedDiffRgb, upscaleFactor } from '../../../src/shared/pixels';
+
+export { upscaleFactor };
 
 /** An opaque-or-not 8-bit RGBA image, row-major: exactly what `new ImageData(data, width, height)` takes. */
 export interface Rgba {
@@ -15,10 +18,7 @@ export interface Rgba {
   data: Uint8ClampedArray;
 }
 
-/** BT.601 luma weights, as in the engine (src/engine/image/imageMath.ts). */
-const LUMA_R = 0.299;
-const LUMA_G = 0.587;
-const LUMA_B = 0.114;
+const [LUMA_R, LUMA_G, LUMA_B] = LUMA;
 
 /** Value in 0..1 → byte, rounded like the engine's PNG writer (the Uint8ClampedArray clamps); NaN reads as 0. */
 export function byte(v: number): number {
@@ -122,13 +122,6 @@ export function upscaleRgba(img: Rgba, factor: number): Rgba {
   return { width: outW, height: img.height * factor, data: outBytes };
 }
 
-/** The smallest integer factor f ≥ 1 with min(width, height)·f ≥ minSide (28 px, 224 → 8): the engine's rule. */
-export function upscaleFactor(width: number, height: number, minSide: number): number {
-  const side = Math.min(width, height);
-  if (!(side > 0)) throw new RangeError(`upscaleFactor: image is ${width}×${height}`);
-  return Math.max(1, Math.ceil(minSide / side));
-}
-
 /**
  * The integer on-screen scale for an image: the largest f ≥ 1 with max(width, height)·f ≤ target (28 px, 224 → 8),
  * capped at `maxScale`. Images already larger than the target show at 1×.
@@ -144,24 +137,7 @@ export function displayScale(width: number, height: number, target = 224, maxSca
  * engine's montage): used to save the counterfactual strip as one PNG.
  */
 export function sideBySideRgba(images: Rgba[], gap: number, background: readonly [number, number, number] = [255, 255, 255]): Rgba {
-  if (images.length === 0) throw new RangeError('sideBySideRgba: no images');
-  if (!(Number.isInteger(gap) && gap >= 0)) throw new RangeError(`sideBySideRgba: gap must be an integer ≥ 0, got ${gap}`);
-  const width = images.reduce((s, im) => s + im.width, 0) + gap * (images.length - 1);
-  const height = images.reduce((m, im) => Math.max(m, im.height), 0);
-  const out = new Uint8ClampedArray(width * height * 4);
-  for (let p = 0; p < width * height; p++) {
-    out[p * 4] = background[0];
-    out[p * 4 + 1] = background[1];
-    out[p * 4 + 2] = background[2];
-    out[p * 4 + 3] = 255;
-  }
-  let x0 = 0;
-  for (const im of images) {
-    const rowLen = im.width * 4;
-    for (let y = 0; y < im.height; y++) out.set(im.data.subarray(y * rowLen, (y + 1) * rowLen), (y * width + x0) * 4);
-    x0 += im.width + gap;
-  }
-  return { width, height, data: out };
+  return sideBySidePixels(images, 4, gap, [...background, 255], (n) => new Uint8ClampedArray(n));
 }
 
 /**
@@ -186,22 +162,8 @@ export function signedDiffRgba(original: ImagePayload, changed: ImagePayload): R
 export function signedDiffFromDelta(delta: ArrayLike<number>, width: number, height: number): Rgba {
   const n = width * height;
   if (delta.length !== n) throw new RangeError(`signedDiffFromDelta: expected ${n} values, got ${delta.length}`);
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const d = Math.abs(delta[i]);
-    if (d > m && Number.isFinite(d)) m = d;
-  }
-  const inv = m > 1e-6 ? 1 / m : 0;
+  const rgb = signedDiffRgb(delta);
   const out = new Uint8ClampedArray(n * 4).fill(255);
-  for (let i = 0; i < n; i++) {
-    const s = Number.isFinite(delta[i]) ? delta[i] * inv : 0;
-    if (s > 0) {
-      out[i * 4 + 1] = byte(1 - s);
-      out[i * 4 + 2] = byte(1 - s);
-    } else if (s < 0) {
-      out[i * 4] = byte(1 + s);
-      out[i * 4 + 1] = byte(1 + s);
-    }
-  }
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) out[i * 4 + c] = byte(rgb[i * 3 + c]);
   return { width, height, data: out };
 }

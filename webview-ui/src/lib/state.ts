@@ -4,11 +4,11 @@
  * webview). Pure and DOM-free, so it is unit-tested in Node.
  */
 import type {
-  ColormapName, CounterfactualMethod, ExplainResultPayload, FromWebview, ModelInfo, PanelSettings, ToWebview,
+  Choice, ColormapName, CounterfactualMethod, ExplainResultPayload, FromWebview, ModelInfo, PanelSettings, ToWebview,
 } from '../../../src/shared/protocol';
+import { COLORMAPS } from '../../../src/shared/colormaps';
 
-export const COUNTERFACTUAL_METHODS: readonly CounterfactualMethod[] = ['gradient', 'growing-spheres', 'none'];
-export const COLORMAP_NAMES: readonly ColormapName[] = ['viridis', 'jet', 'inferno', 'gray', 'redblue'];
+export const COLORMAP_NAMES: readonly ColormapName[] = COLORMAPS;
 
 export const DEFAULT_SETTINGS: PanelSettings = { opacity: 0.5, colormap: 'viridis', counterfactual: 'gradient' };
 
@@ -22,6 +22,8 @@ export interface PanelState {
   imageName: string;
   model?: ModelInfo;
   settings: PanelSettings;
+  /** The counterfactual picker's choices, as the extension sent them (the engine's registry, through the manifest). */
+  counterfactuals: Choice[];
   /** True once the user changed a setting here: then a later `init` keeps them instead of the extension's. */
   settingsTouched: boolean;
   result?: ExplainResultPayload;
@@ -43,7 +45,7 @@ export type PersistedState = { version: 1 } & Pick<
 >;
 
 export function initialState(): PanelState {
-  return { imageName: '', settings: { ...DEFAULT_SETTINGS }, settingsTouched: false, busy: false };
+  return { imageName: '', settings: { ...DEFAULT_SETTINGS }, counterfactuals: [], settingsTouched: false, busy: false };
 }
 
 export function toPersisted(s: PanelState): PersistedState {
@@ -68,9 +70,8 @@ export function sanitizeSettings(x: unknown, base: PanelSettings = DEFAULT_SETTI
   const o = isObject(x) ? x : {};
   const opacity = typeof o.opacity === 'number' && o.opacity >= 0 && o.opacity <= 1 ? o.opacity : base.opacity;
   const colormap = COLORMAP_NAMES.includes(o.colormap as ColormapName) ? (o.colormap as ColormapName) : base.colormap;
-  const counterfactual = COUNTERFACTUAL_METHODS.includes(o.counterfactual as CounterfactualMethod)
-    ? (o.counterfactual as CounterfactualMethod)
-    : base.counterfactual;
+  // Any id: the engine checks it against its registry and answers an unknown one with a one-line error.
+  const counterfactual = typeof o.counterfactual === 'string' && o.counterfactual ? (o.counterfactual as CounterfactualMethod) : base.counterfactual;
   return { opacity, colormap, counterfactual };
 }
 
@@ -114,6 +115,7 @@ export function applyMessage(s: PanelState, msg: ToWebview): PanelState {
         imageName: msg.imageName,
         model: msg.model ?? (sameImage ? s.model : undefined),
         settings: s.settingsTouched ? s.settings : sanitizeSettings(msg.settings, s.settings),
+        counterfactuals: msg.counterfactuals ?? s.counterfactuals,
       };
       if (!sameImage) {
         // Another image: what was shown belongs to the old one.

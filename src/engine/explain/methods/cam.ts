@@ -7,13 +7,15 @@
  *   Score-CAM  — Wang et al. 2020: w_k = p(x ∘ norm(up(A_k))) − p(baseline), no gradients; masked inputs batched.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Attribution, Explainer, ExplainRequest, ModelView } from '../types';
-import { checkAborted, classScore, imageTensor, inChunks, numberOption } from './common';
+import type { Attribution, Explainer, ExplainRequest, ModelView, ResolvedOptions } from '../types';
+import type { Descriptor } from '../../../shared/descriptors';
+import { checkAborted, classScore, imageTensor, inChunks, optionsOf } from './common';
 import { forwardBatchOf, inputBatch } from '../budget';
 
 interface CamInputs {
   view: ModelView;
   req: ExplainRequest;
+  options: ResolvedOptions;
   x: tf.Tensor4D;
   /** [h, w, K] */
   activations: tf.Tensor3D;
@@ -43,21 +45,21 @@ function activationsAndGrads(view: ModelView, req: ExplainRequest, x: tf.Tensor4
   return { a, g: tf.reshape(g, [h, w, k]) as tf.Tensor3D };
 }
 
-function camExplainer(id: string, label: string, usesGradients: boolean, weighting: Weighting): Explainer {
-  return {
-    id,
-    label,
+function camExplainer(descriptor: Descriptor, usesGradients: boolean, weighting: Weighting): Explainer {
+  const explainer: Explainer = {
+    ...descriptor,
     capabilities: { usesGradients, blackBox: !usesGradients, needsSpatialLayer: true, signed: false },
     async explain(view: ModelView, req: ExplainRequest): Promise<Attribution> {
       checkAborted(req.signal);
       const t0 = performance.now();
+      const options = optionsOf(explainer, req);
       const [H, W] = req.shape;
       let weights: Float32Array = new Float32Array(0);
       const extra: Record<string, unknown> = {};
       const [layerMap, heat] = tf.tidy(() => {
         const x = imageTensor(req);
         const { a, g } = activationsAndGrads(view, req, x, usesGradients);
-        const wts = weighting({ view, req, x, activations: a, grads: g, report: (e) => Object.assign(extra, e) });
+        const wts = weighting({ view, req, options, x, activations: a, grads: g, report: (e) => Object.assign(extra, e) });
         weights = wts.dataSync() as Float32Array;
         const cam = tf.relu(tf.sum(tf.mul(a, wts), -1)) as tf.Tensor2D;
         const [h, w] = cam.shape;
@@ -66,7 +68,7 @@ function camExplainer(id: string, label: string, usesGradients: boolean, weighti
       });
       const [h, w] = layerMap.shape;
       const result: Attribution = {
-        method: id,
+        method: descriptor.id,
         heatmap: heat.dataSync() as Float32Array,
         height: H,
         width: W,
@@ -81,11 +83,16 @@ function camExplainer(id: string, label: string, usesGradients: boolean, weighti
       return result;
     },
   };
+  return explainer;
 }
 
-export const gradCam = camExplainer('gradcam', 'Grad-CAM', true, ({ grads }) => tf.mean(grads!, [0, 1]) as tf.Tensor1D);
+export const gradCam = camExplainer({
+  id: 'gradcam', label: 'Grad-CAM', description: 'Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient', options: {},
+}, true, ({ grads }) => tf.mean(grads!, [0, 1]) as tf.Tensor1D);
 
-export const gradCamPlusPlus = camExplainer('gradcampp', 'Grad-CAM++', true, ({ activations, grads }) => {
+export const gradCamPlusPlus = camExplainer({
+  id: 'gradcampp', label: 'Grad-CAM++', description: 'Grad-CAM++ (Chattopadhay et al. 2018): higher-order gradient weights', options: {},
+}, true, ({ activations, grads }) => {
   const g = grads!;
   const g2 = tf.square(g);
   const g3 = tf.mul(g2, g);
@@ -95,10 +102,13 @@ export const gradCamPlusPlus = camExplainer('gradcampp', 'Grad-CAM++', true, ({ 
   return tf.sum(tf.mul(alpha, tf.relu(g)), [0, 1]) as tf.Tensor1D;
 });
 
-export const scoreCam = camExplainer('scorecam', 'Score-CAM', false, ({ view, req, x, activations, report }) => {
+export const scoreCam = camExplainer({
+  id: 'scorecam', label: 'Score-CAM', description: 'Score-CAM (Wang et al. 2020): channels weighted by the score of the input they mask',
+  options: { batch: { type: 'integer', default: 64, min: 1, max: 1024, description: 'masked inputs per model call' } },
+}, false, ({ view, req, options, x, activations, report }) => {
   const [H, W] = req.shape;
   const [, , k] = activations.shape;
-  const batch = inputBatch(req.shape, Math.round(numberOption(req, 'batch', 64, 1, 1024)));
+  const batch = inputBatch(req.shape, options.batch as number);
   // Each channel, upsampled and min-max normalised, masks the input. Built per chunk: all 1280 maps of a
   // MobileNetV2 at 224×224 would take 257 MB per copy.
   const base = classScore(view.probabilities(tf.zerosLike(x)), req.target);

@@ -1,8 +1,8 @@
 /** Small pieces every attribution method uses. */
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../../errors';
-import type { ExplainRequest, ModelView } from '../types';
-import { costOf, fitBatch, type BatchChoice } from '../budget';
+import { resolveOptions } from '../../options';
+import type { Explainer, ExplainRequest, ResolvedOptions } from '../types';
 
 /** Score of one class per row, by a one-hot product (no gather: wasm lacks the gather gradient). */
 export function classScore(scores: tf.Tensor2D, target: number): tf.Tensor1D {
@@ -21,14 +21,9 @@ export function channelSum(attr: tf.Tensor): tf.Tensor2D {
   return tf.reshape(tf.sum(attr, -1), [h, w]) as tf.Tensor2D;
 }
 
-export function numberOption(req: ExplainRequest, name: string, fallback: number, min = -Infinity, max = Infinity): number {
-  const raw = req.options?.[name];
-  if (raw === undefined) return fallback;
-  const v = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max) {
-    throw new XaiLensError(`option "${name}" must be a number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
-  }
-  return v;
+/** The request's options checked against the explainer's schema, with its defaults for the absent ones. */
+export function optionsOf(explainer: Pick<Explainer, 'id' | 'options'>, req: ExplainRequest): ResolvedOptions {
+  return resolveOptions(explainer.options, req.options, explainer.id);
 }
 
 export function checkAborted(signal: AbortSignal | undefined): void {
@@ -43,9 +38,4 @@ export function inChunks(n: number, chunk: number, f: (start: number, size: numb
   const out = tf.concat(parts, 0);
   parts.forEach((p) => p.dispose());
   return out;
-}
-
-/** The `batch` option (default 64) cut to what fits the memory budget for forward + backward passes. */
-export function gradientBatch(view: ModelView, req: ExplainRequest, what: string): BatchChoice {
-  return fitBatch(costOf(view), Math.round(numberOption(req, 'batch', 64, 1, 1024)), what);
 }

@@ -10,53 +10,69 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../data/random';
-import type { Attribution, Explainer, ExplainRequest, ModelView } from '../types';
-import { channelSum, checkAborted, classScore, gradientBatch, imageTensor, inChunks, numberOption } from './common';
-import { costOf, scaledSamples } from '../budget';
+import type { Attribution, Explainer, ExplainRequest, ModelView, ResolvedOptions } from '../types';
+import type { Descriptor } from '../../../shared/descriptors';
+import { channelSum, checkAborted, classScore, imageTensor, inChunks, optionsOf } from './common';
+import { costOf, fitBatch, scaledSamples } from '../budget';
 
 /** ∂y_target/∂x for a batch of images, each image's gradient independent of the others (inference mode). */
 function batchGradients(view: ModelView, xs: tf.Tensor4D, target: number): tf.Tensor4D {
   return tf.grad((x: tf.Tensor) => tf.sum(classScore(view.scores(x as tf.Tensor4D), target)))(xs) as tf.Tensor4D;
 }
 
-function gradientExplainer(id: string, label: string, compute: (view: ModelView, req: ExplainRequest) => { map: tf.Tensor2D; scores?: Record<string, unknown> }): Explainer {
-  return {
-    id,
-    label,
+type GradientCompute = (view: ModelView, req: ExplainRequest, o: ResolvedOptions) => { map: tf.Tensor2D; scores?: Record<string, unknown> };
+
+function gradientExplainer(descriptor: Descriptor, compute: GradientCompute): Explainer {
+  const explainer: Explainer = {
+    ...descriptor,
     capabilities: { usesGradients: true, blackBox: false, needsSpatialLayer: false, signed: true },
     async explain(view, req): Promise<Attribution> {
       checkAborted(req.signal);
       const t0 = performance.now();
+      const o = optionsOf(explainer, req);
       let scores: Record<string, unknown> | undefined;
       const map = tf.tidy(() => {
-        const r = compute(view, req);
+        const r = compute(view, req, o);
         scores = r.scores;
         return r.map;
       });
       const [h, w] = map.shape;
       const heatmap = map.dataSync() as Float32Array;
       map.dispose();
-      return { method: id, heatmap, height: h, width: w, signed: true, scores, ms: performance.now() - t0 };
+      return { method: descriptor.id, heatmap, height: h, width: w, signed: true, scores, ms: performance.now() - t0 };
     },
   };
+  return explainer;
 }
 
-export const vanillaGradients = gradientExplainer('gradients', 'Gradients', (view, req) => ({
+/** Backward passes cost about three forward passes: the sample budget is spent at that rate. Used when the
+ * request leaves the count out; an explicit count is kept. */
+const GRADIENT_COST = 3;
+
+function gradientSamples(view: ModelView, base: number): number {
+  const cost = costOf(view);
+  return scaledSamples({ ...cost, macs: cost.macs * GRADIENT_COST }, base, 10);
+}
+
+const BATCH_OPTION = { type: 'integer', default: 64, min: 1, max: 1024, description: 'images per gradient pass' } as const;
+
+export const vanillaGradients = gradientExplainer({
+  id: 'gradients', label: 'Gradients', description: 'Vanilla gradients (Simonyan et al. 2014): ∂score/∂pixel', options: {},
+}, (view, req) => ({
   map: channelSum(batchGradients(view, imageTensor(req), req.target)),
 }));
 
-/** Backward passes cost about three forward passes: the sample budget is spent at that rate. */
-const GRADIENT_COST = 3;
-
-const gradientSamples = (view: ModelView, base: number): number => {
-  const cost = costOf(view);
-  return scaledSamples({ ...cost, macs: cost.macs * GRADIENT_COST }, base, 10);
-};
-
-export const smoothGrad = gradientExplainer('smoothgrad', 'SmoothGrad', (view, req) => {
-  const n = Math.round(numberOption(req, 'samples', gradientSamples(view, 50), 1, 10000));
-  const sigma = numberOption(req, 'sigma', 0.15, 0, 10);
-  const { batch, note } = gradientBatch(view, req, 'SmoothGrad');
+export const smoothGrad = gradientExplainer({
+  id: 'smoothgrad', label: 'SmoothGrad', description: 'SmoothGrad (Smilkov et al. 2017): gradients averaged over noisy copies',
+  options: {
+    samples: { type: 'integer', default: 50, min: 1, max: 10000, setting: true, description: 'noisy samples averaged' },
+    sigma: { type: 'number', default: 0.15, min: 0, max: 10, description: 'noise standard deviation, relative to the [0, 1] pixel range' },
+    batch: BATCH_OPTION,
+  },
+}, (view, req, o) => {
+  const n = req.options?.samples === undefined ? gradientSamples(view, o.samples as number) : (o.samples as number);
+  const sigma = o.sigma as number;
+  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'SmoothGrad');
   const [h, w, c] = req.shape;
   const rng = new SeededRandom(req.seed ?? 0);
   const x = imageTensor(req);
@@ -71,10 +87,17 @@ export const smoothGrad = gradientExplainer('smoothgrad', 'SmoothGrad', (view, r
   return { map: channelSum(tf.div(tf.sum(sum, 0), n)), scores: { samples: n, sigma, batch, ...(note ? { note } : {}) } };
 });
 
-export const integratedGradients = gradientExplainer('ig', 'Integrated Gradients', (view, req) => {
-  const steps = Math.round(numberOption(req, 'steps', gradientSamples(view, 50), 1, 10000));
-  const baselineValue = numberOption(req, 'baseline', 0, 0, 1);
-  const { batch, note } = gradientBatch(view, req, 'Integrated Gradients');
+export const integratedGradients = gradientExplainer({
+  id: 'ig', label: 'Integrated Gradients', description: 'Integrated Gradients (Sundararajan et al. 2017) from a constant baseline',
+  options: {
+    steps: { type: 'integer', default: 50, min: 1, max: 10000, setting: true, description: 'path steps (midpoint rule)' },
+    baseline: { type: 'number', default: 0, min: 0, max: 1, description: 'value of the constant baseline image' },
+    batch: BATCH_OPTION,
+  },
+}, (view, req, o) => {
+  const steps = req.options?.steps === undefined ? gradientSamples(view, o.steps as number) : (o.steps as number);
+  const baselineValue = o.baseline as number;
+  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'Integrated Gradients');
   const x = imageTensor(req);
   const baseline = tf.fill(x.shape, baselineValue) as tf.Tensor4D;
   const diff = tf.sub(x, baseline);

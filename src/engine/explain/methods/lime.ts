@@ -11,25 +11,37 @@ import { SeededRandom } from '../../data/random';
 import { slic } from '../superpixels';
 import { weightedRidge } from '../ridge';
 import type { Attribution, Explainer } from '../types';
-import { checkAborted, classScore, numberOption } from './common';
+import { checkAborted, classScore, optionsOf } from './common';
 import { costOf, forwardBatchOf, inputBatch, scaledSamples } from '../budget';
 
 export const lime: Explainer = {
   id: 'lime',
   label: 'LIME',
+  description: 'LIME (Ribeiro et al. 2016): a weighted linear fit over superpixels switched on and off',
+  options: {
+    samples: { type: 'integer', default: 1000, min: 2, max: 100000, setting: true, description: 'perturbed samples the local linear model is fit on' },
+    kernelWidth: { type: 'number', default: 0.25, min: 1e-6, max: 100, description: 'width of the exponential kernel on the cosine distance' },
+    lambda: { type: 'number', default: 1, min: 0, max: 1e6, description: 'ridge penalty of the local fit' },
+    fill: { type: 'number', default: 0, min: 0, max: 1, description: 'value of switched-off superpixels' },
+    batch: { type: 'integer', default: 250, min: 1, max: 4096, description: 'perturbed images per model call' },
+    segments: { type: 'integer', default: 50, min: 2, max: 10000, description: 'SLIC superpixels asked for' },
+    compactness: { type: 'number', default: 10, min: 0.01, max: 1000, description: 'SLIC compactness' },
+  },
   capabilities: { usesGradients: false, blackBox: true, needsSpatialLayer: false, signed: true },
   async explain(view, req): Promise<Attribution> {
     checkAborted(req.signal);
     const t0 = performance.now();
     const [h, w, c] = req.shape;
-    const samples = Math.round(numberOption(req, 'samples', scaledSamples(costOf(view), 1000, 200), 2, 100000));
-    const kernelWidth = numberOption(req, 'kernelWidth', 0.25, 1e-6, 100);
-    const lambda = numberOption(req, 'lambda', 1, 0, 1e6);
-    const fill = numberOption(req, 'fill', 0, 0, 1);
-    const batch = inputBatch(req.shape, Math.round(numberOption(req, 'batch', 250, 1, 4096)));
+    const o = optionsOf(lime, req);
+    // Fewer samples by default for costly models; an explicit count is kept.
+    const samples = req.options?.samples === undefined ? scaledSamples(costOf(view), o.samples as number, 200) : (o.samples as number);
+    const kernelWidth = o.kernelWidth as number;
+    const lambda = o.lambda as number;
+    const fill = o.fill as number;
+    const batch = inputBatch(req.shape, o.batch as number);
     const seg = slic({ width: w, height: h, channels: c as 1 | 3 | 4, data: req.image }, {
-      segments: Math.round(numberOption(req, 'segments', 50, 2, 10000)),
-      compactness: numberOption(req, 'compactness', 10, 0.01, 1000),
+      segments: o.segments as number,
+      compactness: o.compactness as number,
     });
     const d = seg.count;
     const rng = new SeededRandom(req.seed ?? 0);
@@ -74,8 +86,8 @@ export const lime: Explainer = {
       width: w,
       signed: true,
       scores: {
-        segments: d, superpixels: c >= 3 ? 'SLIC, CIELAB' : 'SLIC, intensity', segmentWeights: Array.from(fit.coef), intercept: fit.intercept, r2: fit.r2, samples, batch,
-        forwardBatch: forwardBatchOf(view), segmentLabels: Array.from(seg.labels),
+        segments: d, superpixels: c >= 3 ? 'SLIC, CIELAB' : 'SLIC, intensity', segmentWeights: Array.from(fit.coef), intercept: fit.intercept,
+        r2: fit.r2, samples, batch, forwardBatch: forwardBatchOf(view), segmentLabels: Array.from(seg.labels),
       },
       ms: performance.now() - t0,
     };

@@ -1,0 +1,63 @@
+/**
+ * Every counterfactual method, registered once. A counterfactual is a small change to the image that changes the
+ * model's decision ("had these pixels been so, the model would have said k"). Contrastive explanations: for a
+ * misclassified input, pass its true label as the target; the counterfactual is then what the image would need for
+ * the model to read it correctly — the "pertinent negative" flavour of Dhurandhar et al., "Explanations based on the
+ * Missing" (NeurIPS 2018), without their autoencoder term.
+ *
+ * Cancellation: the searches are synchronous, so an AbortSignal is polled between model batches (and before anything
+ * runs); an aborted signal throws XaiLensError('cancelled') and leaves no tensors behind.
+ */
+import type { Descriptor, OptionValues } from '../../../shared/descriptors';
+import { XaiLensError } from '../../errors';
+import type { ImageShape, ModelView } from '../types';
+import { gradientCounterfactual, GRADIENT_COUNTERFACTUAL_OPTIONS } from './gradient';
+import { growingSpheres, GROWING_SPHERES_OPTIONS } from './growingSpheres';
+import type { Counterfactual, CounterfactualTarget } from './types';
+
+export interface CounterfactualRequest {
+  /** The image in model-input form: h × w × c values in [0, 1]. */
+  image: Float32Array;
+  shape: ImageShape;
+  target: CounterfactualTarget;
+  /** The method's options, resolved against its schema. */
+  options: OptionValues;
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+export interface CounterfactualMethodSpec extends Descriptor {
+  /** Needs gradients of the model (white-box); otherwise probabilities only. */
+  usesGradients: boolean;
+  run(model: Pick<ModelView, 'scores' | 'probabilities'>, req: CounterfactualRequest): Counterfactual;
+}
+
+export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
+  {
+    id: 'gradient',
+    label: 'Gradient (elastic-net)',
+    description: 'Gradient-based (Wachter et al. 2017, elastic-net distance)',
+    usesGradients: true,
+    options: GRADIENT_COUNTERFACTUAL_OPTIONS,
+    run: (m, r) => gradientCounterfactual(m.scores, m.probabilities, r.image, r.shape, { ...r.options, target: r.target, seed: r.seed, signal: r.signal }),
+  },
+  {
+    id: 'growing-spheres',
+    label: 'Growing Spheres',
+    description: 'Growing Spheres (Laugel et al. 2018, black-box)',
+    usesGradients: false,
+    options: GROWING_SPHERES_OPTIONS,
+    run: (m, r) => growingSpheres(m.probabilities, r.image, r.shape, { ...r.options, target: r.target, seed: r.seed, signal: r.signal }),
+  },
+];
+
+/** What a user picks: a method id, or 'none'. */
+export const NO_COUNTERFACTUAL = 'none';
+
+export function getCounterfactualMethod(id: string): CounterfactualMethodSpec {
+  const m = COUNTERFACTUALS.find((c) => c.id === id.trim().toLowerCase());
+  if (!m) {
+    throw new XaiLensError(`unknown counterfactual method "${id}"; available: ${[...COUNTERFACTUALS.map((c) => c.id), NO_COUNTERFACTUAL].join(', ')}`);
+  }
+  return m;
+}

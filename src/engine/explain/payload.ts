@@ -1,0 +1,140 @@
+/**
+ * The one serialiser of an explanation: ExplainResult → the shared protocol's ExplainResultPayload (camelCase), which
+ * the engine process sends to panels. The CLI's `explain --json` report is the same payload with its files added,
+ * methods keyed by id and heatmaps as rows, its keys mapped to the documented snake_case names.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import type { AttentionPayload, ExplainResultPayload, HeatmapPayload, ModelInfo } from '../../shared/protocol';
+import type { RasterImage } from '../image/imageMath';
+import type { ModelCard } from '../modelCard';
+import { countMacs } from '../models/modelStats';
+import type { ExplainResult } from './explain';
+import type { ModelViewImpl } from './modelView';
+import { EXPLAINERS } from './registry';
+
+/** What panels and reports say about a loaded model. */
+export function modelInfo(dir: string, model: tf.LayersModel, card: ModelCard | undefined, view: ModelViewImpl): ModelInfo {
+  return {
+    dir,
+    name: card?.name ?? model.name,
+    architecture: card?.architecture ?? model.name,
+    params: model.countParams(),
+    macsPerImage: card?.macsPerImage ?? countMacs(model),
+    inputShape: view.inputShape,
+    classNames: card?.classNames ?? Array.from({ length: view.numClasses }, (_, i) => String(i)),
+    testAccuracy: card?.metrics.testAccuracy,
+    testLoss: card?.metrics.testLoss,
+    layers: view.spatialLayers.map((l) => ({ name: l.name, shape: l.shape, className: l.className })),
+    defaultLayer: view.defaultLayer,
+  };
+}
+
+export interface PayloadContext {
+  imagePath: string;
+  model: ModelInfo;
+  backend: string;
+  /** What ran the forward passes ('onnxruntime-cpu' or the TF.js backend). */
+  forwardBackend?: string;
+  /** The image as the model saw it. */
+  input: RasterImage;
+  inverted: boolean;
+  totalMs: number;
+}
+
+/** The attention explainer's scores as the panel needs them (the per-layer maps stay in the engine). */
+function attentionPayload(scores: Record<string, unknown> | undefined): AttentionPayload | undefined {
+  if (!scores || typeof scores.layer !== 'string') return undefined;
+  const s = scores as { layer: string; className: string; kind: string; query?: [number, number]; channelGate?: number[] };
+  return { layer: s.layer, className: s.className, kind: s.kind, query: s.query, channelGate: s.channelGate };
+}
+
+/** The sample counts and batch sizes a method reported in its scores. */
+function sizesOf(scores: Record<string, unknown> | undefined): HeatmapPayload['sizes'] {
+  const out: Record<string, unknown> = {};
+  for (const k of ['samples', 'steps', 'maps', 'segments', 'batch', 'forwardBatch', 'note'] as const) if (scores?.[k] !== undefined) out[k] = scores[k];
+  return Object.keys(out).length ? (out as HeatmapPayload['sizes']) : undefined;
+}
+
+export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainResultPayload {
+  const labels = new Map(EXPLAINERS.map((e) => [e.id, e.label]));
+  const methods: HeatmapPayload[] = r.attributions.map((a) => ({
+    method: a.method,
+    label: labels.get(a.method) ?? a.method,
+    signed: a.signed,
+    width: a.width,
+    height: a.height,
+    data: Array.from(a.heatmap),
+    layer: a.layerMap?.layer,
+    layerSize: a.layerMap ? [a.layerMap.height, a.layerMap.width] : undefined,
+    ms: a.ms,
+    metrics: r.metrics[a.method],
+    r2: typeof a.scores?.r2 === 'number' ? a.scores.r2 : undefined,
+    attention: a.method === 'attention' ? attentionPayload(a.scores) : undefined,
+    sizes: sizesOf(a.scores),
+  }));
+  const { width, height, channels, data } = ctx.input;
+  const cf = r.counterfactual;
+  return {
+    imagePath: ctx.imagePath,
+    model: ctx.model,
+    backend: ctx.backend,
+    forwardBackend: ctx.forwardBackend,
+    notes: r.notes,
+    input: { width, height, channels, data: Array.from(data) },
+    inverted: ctx.inverted,
+    prediction: r.prediction,
+    target: r.target,
+    layer: r.layer,
+    methods,
+    skipped: r.skipped.map((s) => ({ method: s.method, label: labels.get(s.method) ?? s.method, reason: s.reason })),
+    counterfactual: cf
+      ? {
+          method: cf.method, found: cf.found, label: cf.label, probability: cf.probability,
+          image: { width, height, channels, data: Array.from(cf.image) }, diff: Array.from(cf.diff),
+          l0: cf.l0, l1: cf.l1, l2: cf.l2, linf: cf.linf, iterations: cf.iterations, ms: cf.ms,
+        }
+      : undefined,
+    totalMs: ctx.totalMs,
+  };
+}
+
+/** The PNG files the CLI wrote for a payload: one per method id, and the counterfactual with its signed difference. */
+export interface ReportFiles {
+  methods: Record<string, string>;
+  counterfactual?: { png: string; diffPng: string };
+}
+
+/** `explain --json`: the payload reshaped for a reader of one image's report, in the documented snake_case names. */
+export function cliReport(p: ExplainResultPayload, files: ReportFiles): unknown {
+  const rows = (m: HeatmapPayload) =>
+    Array.from({ length: m.height }, (_, y) => m.data.slice(y * m.width, (y + 1) * m.width).map((v) => Number(v.toPrecision(6))));
+  const cf = p.counterfactual;
+  return snakeCaseKeys({
+    file: p.imagePath,
+    model: p.model.dir,
+    backend: p.backend,
+    forwardBackend: p.forwardBackend,
+    prediction: p.prediction,
+    target: p.target,
+    layer: p.layer,
+    inverted: p.inverted,
+    methods: Object.fromEntries(p.methods.map((m) => [m.method, {
+      heatmap: rows(m), signed: m.signed, png: files.methods[m.method], ms: m.ms, ...(m.layer ? { layer: m.layer, layerSize: m.layerSize } : {}),
+      ...(m.attention ? { attention: m.attention } : {}), ...m.sizes,
+    }])),
+    notes: p.notes ?? [],
+    skipped: p.skipped,
+    counterfactual: cf && {
+      method: cf.method, found: cf.found, label: cf.label, probability: cf.probability, ...files.counterfactual,
+      l0: cf.l0, l1: cf.l1, l2: cf.l2, linf: cf.linf, iterations: cf.iterations, ms: cf.ms,
+    },
+    metrics: Object.fromEntries(p.methods.filter((m) => m.metrics).map((m) => [m.method, m.metrics])),
+  });
+}
+
+/** camelCase object keys → snake_case, deeply (method ids, being lower-case, stay as they are). */
+export function snakeCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeCaseKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), snakeCaseKeys(v)]));
+}
