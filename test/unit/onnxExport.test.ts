@@ -110,7 +110,10 @@ const CASES: Record<string, [string, () => tf.LayersModel][]> = {
   ],
   ZeroPadding2D: [['asymmetric', () => around([4, 5, 2], (x) => apply(L.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), x))]],
   SqueezeExcite: [['ratio 2', () => around([6, 6, 16], (x) => apply(new SqueezeExcite({ ratio: 2, seed: 1 }), x))]],
-  CBAM: [['kernel 7 and 3', () => around([9, 9, 16], (x) => apply(new CBAM({ kernelSize: 3, seed: 2 }), apply(new CBAM({ kernelSize: 7, ratio: 2, seed: 1 }), x)))]],
+  CBAM: [
+    ['kernel 7 and 3, batch-normalised gate', () => around([9, 9, 16], (x) => apply(new CBAM({ kernelSize: 3, seed: 2 }), apply(new CBAM({ kernelSize: 7, ratio: 2, seed: 1 }), x)))],
+    ['gate with bias (configs saved before the published form)', () => around([7, 7, 16], (x) => apply(new CBAM({ kernelSize: 3, ratio: 2, seed: 3, spatialBatchNorm: false }), x))],
+  ],
 };
 
 describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {

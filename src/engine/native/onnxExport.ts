@@ -315,7 +315,14 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
     return { name: g.op('Mul', [x.name, g.op('Reshape', [gate.name, g.ints('shape', [0, c, 1, 1])])]), rank: 4 };
   },
   CBAM(g, layer, [x]) {
-    const [w1, b1, w2, b2, sk, sb] = layer.getWeights();
+    const cfg = layer.getConfig() as Config;
+    const values = layer.getWeights();
+    const w = (suffix: string): tf.Tensor => {
+      const i = layer.weights.findIndex((v) => v.originalName.endsWith(suffix));
+      if (i < 0) throw new XaiLensError(`ONNX export: layer "${layer.name}" (CBAM) has no weight ${suffix}`);
+      return values[i];
+    };
+    const [w1, b1, w2, b2, sk] = ['mlp1/kernel', 'mlp1/bias', 'mlp2/kernel', 'mlp2/bias', 'spatial/kernel'].map(w);
     const c = b2.size;
     const mlp = (pooled: string, hint: string) =>
       dense(g, activation(g, 'relu', dense(g, flatten2d(g, pooled), w1, b1, `${layer.name}/${hint}1`), layer.name), w2, b2, `${layer.name}/${hint}2`);
@@ -323,13 +330,23 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
     const m = mlp(g.op('GlobalMaxPool', [x.name]), 'max');
     const gate = g.op('Reshape', [g.op('Sigmoid', [g.op('Add', [a.name, m.name])]), g.ints('shape', [0, c, 1, 1])]);
     const xc = g.op('Mul', [x.name, gate]);
-    const maps = g.op('Concat', [g.op('ReduceMean', [xc], { axes: [1], keepdims: 1 }), g.op('ReduceMax', [xc], { axes: [1], keepdims: 1 })], { axis: 1 });
+    const mean = g.op('ReduceMean', [xc], { axes: [1], keepdims: 1 });
+    const max = g.op('ReduceMax', [xc], { axes: [1], keepdims: 1 });
+    // The published gate (batch-normalised, no bias) stacks [max, mean]; configs saved before it, [mean, max] + bias.
+    const bn = Boolean(cfg.spatialBatchNorm);
+    const maps = g.op('Concat', bn ? [max, mean] : [mean, max], { axis: 1 });
     const k = sk.shape[0];
     const kernel = convKernel(sk);
     const half = (k - 1) / 2;
-    const conv = g.op('Conv', [maps, g.floats(`${layer.name}/spatial`, kernel.data, kernel.dims), g.floats(`${layer.name}/spatial_bias`, data(sb), [1])], {
-      kernel_shape: [k, k], strides: [1, 1], pads: [half, half, half, half],
-    });
+    const convInputs = [maps, g.floats(`${layer.name}/spatial`, kernel.data, kernel.dims)];
+    if (!bn) convInputs.push(g.floats(`${layer.name}/spatial_bias`, data(w('spatial/bias')), [1]));
+    let conv = g.op('Conv', convInputs, { kernel_shape: [k, k], strides: [1, 1], pads: [half, half, half, half] });
+    if (bn) {
+      const [gamma, beta, mu, variance] = ['spatial_bn/gamma', 'spatial_bn/beta', 'spatial_bn/moving_mean', 'spatial_bn/moving_variance'].map(w);
+      conv = g.op('BatchNormalization', [conv, ...[gamma, beta, mu, variance].map((t, i) => g.floats(`${layer.name}/spatial_bn${i}`, data(t), [1]))], {
+        epsilon: Number(cfg.epsilon ?? 1e-5),
+      });
+    }
     return { name: g.op('Mul', [xc, g.op('Sigmoid', [conv])]), rank: 4 };
   },
 };
