@@ -45,14 +45,18 @@ const builds = [
     // that starts it.
     entryPoints: { 'engine-process': 'src/engine/process/server.ts', 'replica-worker': 'src/engine/parallel/replicaWorker.ts' },
     outdir: 'dist',
-    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'],
+    // onnxruntime-node ships a native binary per platform: resolved at run time, absent from the wasm-only package.
+    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'onnxruntime-common'],
   },
   // The CLI ships in the .vsix too (the training task runs it), so it is self-contained like the engine process.
-  { ...nodeCommon, packages: undefined, entryPoints: { cli: 'src/engine/cli.ts' }, outdir: 'dist', external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu'] },
+  {
+    ...nodeCommon, packages: undefined, entryPoints: { cli: 'src/engine/cli.ts' }, outdir: 'dist',
+    external: ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'onnxruntime-node', 'onnxruntime-common'],
+  },
   {
     ...nodeCommon,
     entryPoints: {
-      cli: 'src/engine/cli.ts', 'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
+      'bench-train': 'scripts/bench-train.ts', 'bench-explain': 'scripts/bench-explain.ts', manifest: 'scripts/manifest.ts',
       'bench-record': 'scripts/bench-record.ts', 'benchmarks-doc': 'scripts/benchmarks-doc.ts', 'bench-zoo': 'scripts/bench-zoo.ts',
       'bench-debug-transfer': 'scripts/bench-debug-transfer.ts', 'bench-priority': 'scripts/bench-priority.ts',
     },

@@ -1,17 +1,30 @@
 /**
  * Explanation latency: `npm run bench:explain -- --json`. Median milliseconds per method and per counterfactual
  * for one 28×28 image with the bundled model, after one warm-up call each. The last line is one JSON object.
+ *
+ * `--input 224x224x3` benchmarks photo size instead: MobileNetV2 (α 1, 1000 classes, random weights: speed only) on
+ * a synthetic photo, forward passes on ONNX Runtime where it loads (the engine's own export, checked against TF.js),
+ * gradients on TF.js, and as the reference ONNX Runtime's public API running the same exported graph in the same
+ * run. The last line is
+ * `{"model", "input", "macs_per_image", "backend", "predict_img_s", "methods": {"<id>": {"ms"}}, "counterfactuals": {"<id>": {"ms"}}, …}`.
+ * Each method runs once after one Grad-CAM warm-up unless `--repeats` says otherwise (the gradient methods take
+ * tens of seconds on wasm).
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { initBackend, parseBackendChoice } from '../src/engine/backend/backends';
 import { loadModel } from '../src/engine/io/modelFolder';
-import { createModelView } from '../src/engine/explain/modelView';
+import { createModelView, type ModelViewImpl } from '../src/engine/explain/modelView';
 import { EXPLAINERS } from '../src/engine/explain/registry';
 import { growingSpheres } from '../src/engine/explain/counterfactuals/growingSpheres';
 import { gradientCounterfactual } from '../src/engine/explain/counterfactuals/gradient';
 import { readImageFile } from '../src/engine/image/decode';
+import { buildMobileNetV2 } from '../src/engine/models/mobilenetv2';
+import { fitBatch } from '../src/engine/explain/budget';
+import { prepareNativeForward, type NativeStatus } from '../src/engine/native/nativeForward';
+import { ONNX_INPUT, ONNX_OUTPUT, exportOnnx } from '../src/engine/native/onnxExport';
+import { ortThreads } from '../src/engine/native/ort';
 import { medianMs } from './benchStats';
 import { defaultModelDir, packageRoot } from '../src/engine/paths';
 
@@ -21,32 +34,149 @@ const { values } = parseArgs({
     model: { type: 'string' },
     image: { type: 'string' },
     backend: { type: 'string' },
-    repeats: { type: 'string', default: '7' },
+    repeats: { type: 'string' },
+    input: { type: 'string' },
+    alpha: { type: 'string', default: '1' },
+    methods: { type: 'string' },
   },
 });
 
-(async () => {
+const log = (s: string) => {
+  if (!values.json) console.error(s);
+};
+
+/** A smooth synthetic photo in [0, 1]: colour ramps and a bright disc. */
+function photo([h, w, c]: [number, number, number]): Float32Array {
+  const x = new Float32Array(h * w * c);
+  for (let y = 0; y < h; y++) {
+    for (let i = 0; i < w; i++) {
+      const disc = (y - 0.4 * h) ** 2 + (i - 0.6 * w) ** 2 < (0.18 * h) ** 2 ? 0.5 : 0;
+      for (let k = 0; k < c; k++) x[(y * w + i) * c + k] = Math.min(1, 0.15 + 0.3 * ((k + 1) * y / h + i / w) / (k + 2) + disc);
+    }
+  }
+  return x;
+}
+
+async function methodsAndCounterfactuals(view: ModelViewImpl, image: Float32Array, repeats: number, warmUp: boolean) {
+  const shape = view.inputShape;
+  const p = view.probabilities(tf.tensor4d(image, [1, ...shape]));
+  const target = tf.argMax(p, 1).dataSync()[0];
+  p.dispose();
+  const req = { image, shape, target, layer: view.defaultLayer, seed: 1 };
+  const only = values.methods?.split(',');
+  const methods: Record<string, { ms: number; [k: string]: unknown }> = {};
+  for (const e of EXPLAINERS) {
+    if (only && !only.includes(e.id)) continue;
+    let scores: Record<string, unknown> | undefined;
+    const ms = await medianMs(repeats, async () => {
+      scores = (await e.explain(view, req)).scores;
+    }, warmUp);
+    methods[e.id] = { ms };
+    for (const k of ['samples', 'steps', 'maps', 'batch', 'forwardBatch', 'note']) if (scores?.[k] !== undefined) methods[e.id][k] = scores[k];
+    log(`${e.id}: ${ms.toFixed(1)} ms`);
+  }
+  const lanes = fitBatch(view.cost, 4, 'gradient counterfactual').batch;
+  const counterfactuals: Record<string, { ms: number; found?: boolean; lanes?: number }> = {};
+  if (!only || only.includes('gradient')) {
+    let found = false;
+    counterfactuals.gradient = {
+      ms: await medianMs(Math.min(repeats, 5), () => {
+        found = gradientCounterfactual(view.scores, view.probabilities, image, shape, { seed: 1, parallel: lanes }).found;
+      }, warmUp),
+      found,
+      lanes,
+    };
+  }
+  if (!only || only.includes('growing-spheres')) {
+    let found = false;
+    counterfactuals['growing-spheres'] = {
+      ms: await medianMs(Math.min(repeats, 5), () => {
+        found = growingSpheres(view.probabilities, image, shape, { seed: 1 }).found;
+      }, warmUp),
+      found,
+    };
+  }
+  log(`counterfactuals: ${JSON.stringify(counterfactuals)}`);
+  return { methods, counterfactuals };
+}
+
+/** ONNX Runtime's public API on the same exported graph and batch: the reference rate. */
+async function ortReference(model: tf.LayersModel, images: Float32Array, dims: number[], repeats: number): Promise<number | undefined> {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(exportOnnx(model), { executionProviders: ['cpu'], intraOpNumThreads: ortThreads(), graphOptimizationLevel: 'all' });
+    const feeds = { [ONNX_INPUT]: new ort.Tensor('float32', images, dims) };
+    const ms = await medianMs(repeats, async () => {
+      await session.run(feeds, [ONNX_OUTPUT]);
+    });
+    await session.release();
+    return dims[0] / (ms / 1000);
+  } catch (e) {
+    log(`ONNX Runtime reference unavailable: ${(e as Error).message}`);
+    return undefined;
+  }
+}
+
+async function photoSize(input: string) {
+  const m = /^(\d+)x(\d+)x(1|3)$/.exec(input);
+  if (!m) throw new Error(`--input must look like 224x224x3, got "${input}"`);
+  const shape = [Number(m[1]), Number(m[2]), Number(m[3])] as [number, number, number];
+  const backend = await initBackend(parseBackendChoice(values.backend));
+  const alpha = Number(values.alpha);
+  const model = buildMobileNetV2({ inputShape: shape, numClasses: 1000, alpha, seed: 1 });
+  const native: NativeStatus = await prepareNativeForward(model);
+  if (native.note) log(native.note);
+  const view = createModelView(model, { native: native.forward });
+  const batch = 32;
+  const images = new Float32Array(batch * shape[0] * shape[1] * shape[2]);
+  for (let i = 0; i < images.length; i++) images[i] = ((i * 2654435761) >>> 0) / 2 ** 32;
+  const xb = tf.tensor4d(images, [batch, ...shape]);
+  const predictRepeats = 5;
+  const predictMs = await medianMs(predictRepeats, () => view.probabilities(xb).dispose());
+  const wasmView = createModelView(model);
+  const wasmMs = await medianMs(3, () => wasmView.probabilities(xb).dispose());
+  xb.dispose();
+  const reference = await ortReference(model, images, [batch, ...shape], predictRepeats);
+  const predict = batch / (predictMs / 1000);
+  log(`predict: ${predict.toFixed(1)} img/s (${view.forwardBackend}), TF.js ${backend.name} ${(batch / (wasmMs / 1000)).toFixed(1)} img/s, ONNX Runtime reference ${reference?.toFixed(1)} img/s`);
+  const repeats = Number(values.repeats ?? 1);
+  const image = photo(shape);
+  // Warm-up: kernels and XNNPACK operators are set up by the first gradient and probe.
+  await EXPLAINERS[0].explain(view, { image, shape, target: 0, layer: view.defaultLayer, seed: 1 });
+  const { methods, counterfactuals } = await methodsAndCounterfactuals(view, image, repeats, repeats > 1);
+  console.log(JSON.stringify({
+    model: `mobilenetv2 (alpha ${alpha}, 1000 classes, random weights)`,
+    input: input,
+    macs_per_image: view.cost.macs,
+    backend: `${view.forwardBackend} forward, ${backend.name} gradients`,
+    predict_img_s: predict,
+    predict_batch: batch,
+    predict_img_s_tfjs: batch / (wasmMs / 1000),
+    onnxruntime_img_s: reference,
+    predict_vs_onnxruntime: reference ? predict / reference : undefined,
+    onnxruntime_threads: native.forward?.threads,
+    native_note: native.note,
+    default_layer: view.defaultLayer,
+    repeats,
+    methods,
+    counterfactuals,
+  }));
+  model.dispose();
+}
+
+async function digits() {
   const backend = await initBackend(parseBackendChoice(values.backend));
   const dir = values.model ?? defaultModelDir();
   const model = await loadModel(dir);
   const view = createModelView(model);
   const img = await readImageFile(values.image ?? join(packageRoot(), 'media', 'samples', 'digit-7.png'));
-  const shape = view.inputShape;
-  const x = tf.tensor4d(img.data, [1, ...shape]);
-  const target = (tf.argMax(view.probabilities(x), 1).dataSync()[0]);
-  x.dispose();
-  const repeats = Number(values.repeats);
-  const req = { image: img.data, shape, target, layer: view.defaultLayer, seed: 1 };
-  const methods: Record<string, { ms: number }> = {};
-  for (const e of EXPLAINERS) {
-    methods[e.id] = { ms: await medianMs(repeats, () => e.explain(view, req)) };
-    if (!values.json) console.error(`${e.id}: ${methods[e.id].ms.toFixed(1)} ms`);
-  }
-  const counterfactuals = {
-    gradient: { ms: await medianMs(Math.min(repeats, 5), () => gradientCounterfactual(view.scores, view.probabilities, img.data, shape, { seed: 1 })) },
-    'growing-spheres': { ms: await medianMs(Math.min(repeats, 5), () => growingSpheres(view.probabilities, img.data, shape, { seed: 1 })) },
-  };
-  if (!values.json) console.error(`counterfactuals: gradient ${counterfactuals.gradient.ms.toFixed(0)} ms, growing spheres ${counterfactuals['growing-spheres'].ms.toFixed(0)} ms`);
-  console.log(JSON.stringify({ model: dir, backend: backend.name, methods, counterfactuals }));
+  const { methods, counterfactuals } = await methodsAndCounterfactuals(view, img.data, Number(values.repeats ?? 7), true);
+  console.log(JSON.stringify({ model: dir, backend: backend.name, methods: Object.fromEntries(Object.entries(methods).map(([k, v]) => [k, { ms: v.ms }])), counterfactuals: Object.fromEntries(Object.entries(counterfactuals).map(([k, v]) => [k, { ms: v.ms }])) }));
   model.dispose();
-})();
+}
+
+(values.input ? photoSize(values.input) : digits()).catch((e) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exit(1);
+});

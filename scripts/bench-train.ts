@@ -21,8 +21,30 @@ const { values } = parseArgs({
     'stem-stride': { type: 'string', default: '1' },
     backends: { type: 'string', default: 'tensorflow,wasm,cpu' },
     steps: { type: 'string', default: '6' },
+    /** Leave out the photo-size measurement (MobileNetV2 α 1 at 224×224×3, batch 32, wasm), which takes minutes. */
+    'skip-224': { type: 'boolean' },
   },
 });
+
+/** MobileNetV2 (α 1, 1000 classes) at 224×224×3, batch 32, on wasm: one thread, two steps after a warm-up. */
+async function benchPhotoSize(): Promise<Record<string, number> | undefined> {
+  const info = await initBackend('wasm');
+  if (info.name !== 'wasm') return undefined;
+  const shape: [number, number, number] = [224, 224, 3];
+  const batch = 32;
+  const model = getArchitecture('mobilenetv2').build({ inputShape: shape, numClasses: 1000, options: { alpha: 1 }, seed: 1 });
+  const optimizer = tf.train.adam(1e-3);
+  const step = createTrainStep(model, optimizer, shape, 1000);
+  const per = shape[0] * shape[1] * shape[2];
+  const x = randomBatch(batch, per, 3);
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % 1000);
+  const trainMs = await medianMs(2, () => step(x, labels, batch));
+  const inferMs = await medianMs(3, () => predictProbabilities(model, { images: x, count: batch, shape }, batch));
+  const macs = countMacs(model);
+  model.dispose();
+  optimizer.dispose();
+  return { macs_per_image: macs, batch, train_img_s: batch / (trainMs / 1000), infer_img_s: batch / (inferMs / 1000), steps: 2 };
+}
 
 function randomBatch(n: number, per: number, seed: number): Float32Array {
   const out = new Float32Array(n * per);
@@ -106,5 +128,7 @@ async function benchBackend(choice: BackendChoice, steps: number): Promise<Resul
       if (!values.json) console.error(`${b}: train ${r.train_img_s.toFixed(1)} img/s, inference ${r.infer_img_s.toFixed(1)} img/s`);
     }
   }
-  console.log(JSON.stringify({ ...summary, backends }));
+  const photo = values['skip-224'] ? undefined : await benchPhotoSize();
+  if (photo && !values.json) console.error(`mobilenetv2 224x224x3 wasm: train ${photo.train_img_s.toFixed(1)} img/s, inference ${photo.infer_img_s.toFixed(1)} img/s (batch 32)`);
+  console.log(JSON.stringify({ ...summary, backends, ...(photo ? { mobilenetv2_224x224x3_wasm: photo } : {}) }));
 })();

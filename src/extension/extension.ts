@@ -16,6 +16,7 @@ import { backendSetting, SECTION } from './config';
 import { bundledModelDir, confirmLargeModel, defaultModelDir, ensureTrusted, modelLabel, modelPathOf, pickModel, rememberModel } from './models';
 import { registerDebugExplain, type DebugExplainApi } from './debug/debugExplain';
 import { registerTraining, type TrainingApi } from './training/training';
+import { backendLabel } from '../shared/backendLabel';
 
 export const VIEW_TYPE_PANEL = PANELS.explain.viewType;
 export const VIEW_TYPE_EDITOR = 'xaiLens.imageExplainer';
@@ -102,7 +103,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     if (allowLarge) await client.request('engine/loadModel', { dir: modelDir, allowLargeModel: true });
     rememberModel(context, modelDir);
     const view = explainPanel.show(image, modelDir);
-    void client.start().then((info) => updateStatus(info.backend), () => undefined);
+    void client.start().then((info) => updateStatus(backendLabel(info)), () => undefined);
     return view;
   };
 
@@ -132,7 +133,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       updateStatus();
       try {
         const info = await client.request('engine/loadModel', { dir, allowLargeModel });
-        updateStatus((await client.start()).backend);
+        updateStatus(backendLabel(await client.start()));
         void vscode.window.showInformationMessage(`XAI Lens: using ${info.name} (${info.params.toLocaleString()} parameters).`);
       } catch (e) {
         void vscode.window.showErrorMessage(`XAI Lens: ${(e as Error).message}`);
@@ -141,7 +142,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     vscode.commands.registerCommand('xaiLens.restartEngine', async () => {
       await client.stop();
       const info = await client.start();
-      updateStatus(info.backend);
+      updateStatus(backendLabel(info));
       void vscode.window.showInformationMessage(`XAI Lens: engine restarted (${info.description}).`);
     }),
     vscode.commands.registerCommand('xaiLens.useAsModel', (arg?: unknown) => vscode.commands.executeCommand('xaiLens.switchModel', arg)),
@@ -188,7 +189,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       }
       if (e.affectsConfiguration(`${SECTION}.backend`) && client.running) {
         await client.stop();
-        updateStatus((await client.start()).backend);
+        updateStatus(backendLabel(await client.start()));
       }
     }),
     { dispose: () => void client.stop() },

@@ -35,6 +35,8 @@ export interface EngineDescription {
 
 export interface EngineInfo {
   backend: string;
+  /** What runs forward-only work where it loads ('onnxruntime-cpu'); absent: the TF.js backend does. */
+  forwardBackend?: string;
   description: string;
   warning?: string;
   pid: number;
@@ -132,6 +134,8 @@ export interface HeatmapPayload {
   metrics?: MethodMetrics;
   /** LIME: the local fit's R². */
   r2?: number;
+  /** Sample counts and batch sizes the method chose (they scale with the model's cost), and why a batch was cut. */
+  sizes?: { samples?: number; steps?: number; maps?: number; segments?: number; batch?: number; forwardBatch?: number; note?: string };
   /** Attention maps: the shown attention layer and, for SE and CBAM, its channel gate (one value in (0, 1) per channel). */
   attention?: AttentionPayload;
 }
@@ -166,6 +170,10 @@ export interface ExplainResultPayload {
   imagePath: string;
   model: ModelInfo;
   backend: string;
+  /** What ran this explanation's forward passes ('onnxruntime-cpu' or the TF.js backend); gradients ran on `backend`. */
+  forwardBackend?: string;
+  /** What the run had to adapt, one line each (e.g. a batch cut to fit the memory budget). */
+  notes?: string[];
   /** The image as the model saw it (resized, channel-converted, possibly inverted). */
   input: ImagePayload;
   inverted: boolean;

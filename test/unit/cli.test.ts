@@ -44,7 +44,7 @@ describe('cli', function () {
     assert.equal(r.out.length, 2);
     r.out.forEach((line, i) => {
       const obj = JSON.parse(line) as { file: string; label: number; probabilities: number[] };
-      assert.deepEqual(Object.keys(obj), ['file', 'label', 'className', 'probabilities']);
+      assert.deepEqual(Object.keys(obj), ['file', 'label', 'className', 'probabilities', 'backend']);
       assert.equal(obj.file, files[i]);
       assert.equal(obj.probabilities.length, 10);
       assert.ok(Math.abs(obj.probabilities.reduce((a, b) => a + b, 0) - 1) < 1e-4);

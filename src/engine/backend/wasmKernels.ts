@@ -56,6 +56,7 @@ export const WASM_TRAINING_KERNELS: readonly string[] = [
   'Mean',
   'FusedBatchNorm',
   'MaxPoolGrad',
+  'Identity',
   'AvgPoolGrad',
 ];
 
@@ -95,9 +96,16 @@ class Scratch {
     return this.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
   }
 
-  /** A private copy: a fresh buffer id, safe as the cached right operand of the wasm GEMM. */
+  /** A private copy: a fresh buffer id, safe as the cached right operand of the wasm GEMM. The registered Identity
+   * shares its input's buffer (`sharedIdentity`), so this calls the stock kernel, which copies. */
   copy(x: TensorInfo): TensorInfo {
-    return this.run('Identity', { x });
+    const current = tf.getKernel('Identity', 'wasm');
+    const stock = current == null ? undefined : (replacedBy(current.kernelFunc) ?? current);
+    if (stock == null) throw new Error("wasm training kernels: the wasm kernel 'Identity' is not registered");
+    const out = stock.kernelFunc({ inputs: { x }, backend: this.backend, attrs: {} });
+    if (Array.isArray(out)) throw new Error("wasm training kernels: 'Identity' returned several outputs");
+    this.temps.push(out);
+    return out;
   }
 
   fill(shape: number[], value: number): TensorInfo {
@@ -538,6 +546,22 @@ function reduceAsMatMul(stock: KernelFunc, mean: boolean): KernelFunc {
  * process-wide symbol, so that a second copy of this module (another bundle) still recognises them and never wraps a
  * wrapper.
  */
+/**
+ * Identity that shares its input's buffer (one more reference, as the wasm Reshape does) instead of copying it. The
+ * engine clones every tensor a gradient keeps (`saveTensorsForBackwardMode`), and the stock kernel copies each with
+ * `TypedArray.set` on the shared heap, element by element: at 224×224×3 that copying took most of a MobileNetV2's
+ * gradient time and doubled its memory. Tensors are immutable and no kernel here writes into its inputs, so a shared
+ * buffer is safe; the one place that needs a private buffer (the GEMM's cached operand) copies with the stock kernel.
+ */
+function sharedIdentity(stock: KernelFunc): KernelFunc {
+  return (args) => {
+    const x = input(args, 'x', 'Identity');
+    if (x.dtype === 'string') return stock(args);
+    (args.backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 const REPLACED = Symbol.for('xai-lens.wasmTrainingKernels.replaced');
 type OurKernelFunc = KernelFunc & { [REPLACED]?: KernelConfig | null };
 
@@ -574,6 +598,8 @@ function makeKernel(name: string, stock: KernelFunc | undefined): KernelFunc {
       return maxPoolGrad(needStock());
     case 'AvgPoolGrad':
       return avgPoolGrad(needStock());
+    case 'Identity':
+      return sharedIdentity(needStock());
     default:
       throw new Error(`registerWasmTrainingKernels: unknown kernel '${name}'`);
   }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadDataset, subset } from '../data/datasets';
 import { evaluateProbabilities } from '../inference';
 import { predictFast } from '../parallel/replica';
+import { predictWithBestBackend } from '../native/nativeForward';
 import { XaiLensError } from '../errors';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { numberFlag, requireFlag, stringFlag } from './flags';
@@ -21,11 +22,13 @@ export async function evaluateCommand(values: Values, _positionals: string[], io
     throw new XaiLensError(`dataset "${spec}" has ${ds.numClasses} classes but the model predicts ${loaded.numClasses}`, loaded.dir);
   }
   const t0 = performance.now();
-  const ev = evaluateProbabilities(await predictFast(loaded.model, ds, 256, loaded.numClasses), ds.labels, loaded.numClasses);
+  const run = await predictWithBestBackend(loaded.model, ds, () => predictFast(loaded.model, ds, 256, loaded.numClasses));
+  if (run.note && !values.json) io.err(run.note);
+  const ev = evaluateProbabilities(run.probabilities, ds.labels, loaded.numClasses);
   const seconds = (performance.now() - t0) / 1000;
   const names = loaded.card?.classNames ?? ds.classNames;
   if (values.json) {
-    io.out(JSON.stringify({ model: loaded.dir, data: spec, split, backend: backend.name, count: ev.count, accuracy: ev.accuracy, loss: ev.loss, perClassAccuracy: ev.perClassAccuracy, confusion: ev.confusion, seconds }));
+    io.out(JSON.stringify({ model: loaded.dir, data: spec, split, backend: run.backend, tfjs_backend: backend.name, count: ev.count, accuracy: ev.accuracy, loss: ev.loss, perClassAccuracy: ev.perClassAccuracy, confusion: ev.confusion, seconds }));
   } else {
     io.out(`${ds.name} ${split}: ${ev.count} images, accuracy ${(ev.accuracy * 100).toFixed(2)}%, loss ${ev.loss.toFixed(4)} (${(ev.count / seconds).toFixed(0)} img/s)`);
     io.out('per-class accuracy:');

@@ -5,6 +5,7 @@ import type { RasterImage } from '../image/imageMath';
 import { prepareForModel } from '../preprocess';
 import { writeFileAtomic } from '../io/atomicFs';
 import { createModelView } from '../explain/modelView';
+import { prepareNativeForward } from '../native/nativeForward';
 import { parseMethods } from '../explain/registry';
 import { explainImage } from '../explain/explain';
 import { getCounterfactualMethod, NO_COUNTERFACTUAL } from '../explain/counterfactuals/registry';
@@ -46,7 +47,9 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const img = await readImageFile(file); // before the backend starts: a bad image fails fast
   const backend = await startBackend(stringFlag(values, 'backend'), io);
   const loaded = await loadModelFolder(stringFlag(values, 'model'), values['allow-large-model'] === true);
-  const view = createModelView(loaded.model);
+  const native = await prepareNativeForward(loaded.model);
+  if (native.note && !values.json) io.err(native.note);
+  const view = createModelView(loaded.model, { native: native.forward });
   const target = values.class === undefined ? undefined : numberFlag(values, 'class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
   const cfTargetFlag = stringFlag(values, 'counterfactual-class');
   const cfTarget = cfTargetFlag === undefined || cfTargetFlag === 'any' ? 'any' : numberFlag(values, 'counterfactual-class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
@@ -61,8 +64,10 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const outDir = resolve(stringFlag(values, 'out') ?? 'xai-lens-out');
   const stem = basename(file, extname(file));
   const base = prepared.image;
+  if (native.note) result.notes = [native.note, ...(result.notes ?? [])];
   const payload = explainPayload(result, {
-    imagePath: file, model: modelInfo(loaded.imported, view), backend: backend.name, input: base, inverted: prepared.inverted, notes: prepared.notes, totalMs: 0,
+    imagePath: file, model: modelInfo(loaded.imported, view), backend: backend.name, forwardBackend: view.forwardBackend, input: base, inverted: prepared.inverted,
+    notes: prepared.notes, totalMs: 0,
   });
   const files: ReportFiles = { methods: {} };
   for (const a of result.attributions) {
@@ -92,6 +97,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     if (cf) io.out(`  counterfactual (${cf.method}): ${cf.found ? `class ${cf.label} at ${(cf.probability * 100).toFixed(1)}%` : 'no class change found'}; L0 ${cf.l0}, L1 ${cf.l1.toFixed(2)}, L2 ${cf.l2.toFixed(3)}, L∞ ${cf.linf.toFixed(3)}; ${cf.ms.toFixed(0)} ms`);
     io.out(`images written to ${outDir}`);
   }
+  native.forward?.dispose();
   loaded.model.dispose();
   return 0;
 }

@@ -3,6 +3,7 @@ import { describeError } from '../errors';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { predictFast } from '../parallel/replica';
+import { predictWithBestBackend } from '../native/nativeForward';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { stringFlag } from './flags';
 import { XaiLensError } from '../errors';
@@ -32,14 +33,17 @@ export async function predictCommand(values: Values, files: string[], io: Io): P
     }
   }
   if (good.length) {
-    const probs = await predictFast(loaded.model, { images: pixels.subarray(0, good.length * per), count: good.length, shape: loaded.inputShape }, 256, loaded.numClasses);
+    const src = { images: pixels.subarray(0, good.length * per), count: good.length, shape: loaded.inputShape };
+    const run = await predictWithBestBackend(loaded.model, src, () => predictFast(loaded.model, src, 256, loaded.numClasses));
+    if (run.note && !values.json) io.err(run.note);
+    const probs = run.probabilities;
     const k = loaded.numClasses;
     const names = details.displayNames ?? loaded.imported.classNames;
     for (const { file, index, notes } of good) {
       const p = Array.from(probs.subarray(index * k, (index + 1) * k));
       const ranked = p.map((v, i) => [i, v] as const).sort((a, b) => b[1] - a[1]);
       if (values.json) {
-        io.out(JSON.stringify({ file, label: ranked[0][0], className: names[ranked[0][0]], probabilities: p, ...(notes.length ? { notes } : {}) }));
+        io.out(JSON.stringify({ file, label: ranked[0][0], className: names[ranked[0][0]], probabilities: p, backend: run.backend, ...(notes.length ? { notes } : {}) }));
       } else {
         const top = ranked.slice(0, 5).map(([i, v]) => `${names?.[i] ?? i} ${(v * 100).toFixed(2)}%`);
         io.out(`${file}: ${names?.[ranked[0][0]] ?? ranked[0][0]}  (top-5: ${top.join(', ')})${notes.length ? `  [${notes.join('; ')}]` : ''}`);

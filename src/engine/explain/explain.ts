@@ -13,6 +13,7 @@ import type { MethodMetrics } from '../../shared/protocol';
 import { faithfulness } from './deletion';
 import { clarity, norms } from './stats';
 import { argmax } from '../inference';
+import { fitBatch } from './budget';
 
 
 export interface ExplainOptions {
@@ -49,6 +50,8 @@ export interface ExplainResult {
   /** Requested methods that do not apply to this model (e.g. attention maps without attention layers), with why. */
   skipped: { method: string; reason: string }[];
   counterfactual?: Counterfactual;
+  /** What the run had to adapt, one line each (e.g. a batch cut to fit the memory budget). */
+  notes?: string[];
 }
 
 export function predictOne(view: ModelViewImpl, image: Float32Array, shape: ImageShape): number[] {
@@ -73,6 +76,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
   const total = opts.methods.length + (cfMethod ? 1 : 0);
   let done = 0;
   const attributions: Attribution[] = [];
+  const notes: string[] = [];
   const metrics: Record<string, MethodMetrics> = {};
   const skipped: ExplainResult['skipped'] = [];
   for (const method of opts.methods) {
@@ -88,6 +92,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     if (opts.signal?.aborted) throw new XaiLensError('cancelled');
     const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal });
     attributions.push(a);
+    if (typeof a.scores?.note === 'string') notes.push(a.scores.note);
     if (opts.metrics !== false) {
       const f = faithfulness(view.probabilities, image, shape, a.heatmap, target, { seed: opts.seed });
       metrics[method.id] = { ...f, clarity: clarity(a.heatmap) };
@@ -101,11 +106,17 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
   let counterfactual: Counterfactual | undefined;
   if (cfMethod) {
     const target = opts.counterfactualTarget ?? 'any';
+    // The gradient method's λ lanes are one forward + backward batch: as many as fit the memory budget.
+    if (typeof cfOptions.parallel === 'number') {
+      const lanes = fitBatch(view.cost, cfOptions.parallel, `${cfMethod.id} counterfactual`);
+      if (lanes.note) notes.push(lanes.note);
+      cfOptions.parallel = lanes.batch;
+    }
     counterfactual = cfMethod.run(view, { image, shape, target, options: cfOptions, seed: opts.seed, signal: opts.signal });
     counterfactual = quantizeCounterfactual(view, image, shape, counterfactual);
     opts.onStep?.(++done, total, `counterfactual (${cfMethod.id})`);
   }
-  return { prediction: { label, probabilities }, target, layer, attributions, metrics, skipped, counterfactual };
+  return { prediction: { label, probabilities }, target, layer, attributions, metrics, skipped, counterfactual, notes };
 }
 
 /** Extensions of the change tried, in order, when 8-bit rounding undoes a counterfactual that sits on the boundary. */

@@ -10,6 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
+import { fitBatch, modelCost, nativeBatch, type ModelCost } from './budget';
+import type { NativeForward } from '../native/nativeForward';
 import { isAttentionLayer } from '../models/layers/attentionCommon';
 import type { AttentionSite, ImageShape, ModelView } from './types';
 
@@ -108,14 +110,50 @@ export interface SpatialLayer {
 export interface ModelViewImpl extends ModelView {
   /** The 4-D layers, in graph order (nested models inlined). */
   spatialLayers: SpatialLayer[];
-  /** The default CAM layer: the last 4-D layer (for XAI Lens models, the attention block after the top conv). */
+  /** The default CAM layer (`defaultCamLayer`). */
   defaultLayer: string;
+  cost: ModelCost;
+  /** Images per forward batch that fit the memory budget; `probabilities` splits larger batches into these. */
+  forwardBatch: number;
+  /** What runs `probabilities`: 'onnxruntime-cpu' or the TF.js backend's name. Gradients always run on TF.js. */
+  forwardBackend: string;
   /** True when scores are log-probabilities because the model exposes no logits. */
   scoresAreLogProbabilities: boolean;
   dispose(): void;
 }
 
-export function createModelView(model: tf.LayersModel): ModelViewImpl {
+/**
+ * The layer CAM methods use by default: the last 4-D layer whose map is at least 2×2 (a 1×1 map, e.g. after a
+ * global pooling kept as 4-D, makes every CAM a constant), or, when every map is smaller, the largest one. For XAI
+ * Lens models this is the attention block after the top convolution. '' when the model has no 4-D layer: gradient
+ * and black-box methods still work; CAM methods ask for a layer and fail then.
+ */
+export function defaultCamLayer(layers: readonly SpatialLayer[]): string {
+  for (let i = layers.length - 1; i >= 0; i--) if (layers[i].shape[0] >= 2 && layers[i].shape[1] >= 2) return layers[i].name;
+  let best: SpatialLayer | undefined;
+  for (const l of layers) if (!best || l.shape[0] * l.shape[1] >= best.shape[0] * best.shape[1]) best = l;
+  return best?.name ?? '';
+}
+
+/** f over consecutive slices of at most `batch` images, concatenated: bounded memory for any number of images. */
+function forwardInBatches(x: tf.Tensor4D, batch: number, f: (b: tf.Tensor4D) => tf.Tensor2D): tf.Tensor2D {
+  const n = x.shape[0];
+  if (n <= batch) return f(x);
+  const parts: tf.Tensor2D[] = [];
+  for (let s = 0; s < n; s += batch) {
+    parts.push(tf.tidy(() => f(tf.slice(x, [s, 0, 0, 0], [Math.min(batch, n - s), -1, -1, -1]))));
+  }
+  const out = tf.concat(parts, 0);
+  parts.forEach((p) => p.dispose());
+  return out;
+}
+
+export interface ModelViewOptions {
+  /** Runs `probabilities` natively (ONNX Runtime); scores, probes and gradients stay on TF.js. */
+  native?: NativeForward;
+}
+
+export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = {}): ModelViewImpl {
   const inShape = model.inputs[0].shape.slice(1) as number[];
   if (model.inputs.length !== 1 || inShape.length !== 3 || inShape.some((d) => !d)) {
     throw new XaiLensError(`model "${model.name}" must take one image input of known size [h, w, c], got ${JSON.stringify(model.inputs.map((t) => t.shape))}`);
@@ -141,8 +179,15 @@ export function createModelView(model: tf.LayersModel): ModelViewImpl {
     }
   }
   const attentionInputs = new Map<string, tf.LayersModel>();
-  // Models without a 4-D layer still get gradient and black-box methods; CAM methods ask for a layer and fail then.
-  const defaultLayer = spatialLayers.length ? spatialLayers[spatialLayers.length - 1].name : '';
+  const defaultLayer = defaultCamLayer(spatialLayers);
+  const cost = modelCost(model);
+  const native = opts.native;
+  const forwardBatch = native ? nativeBatch(cost) : fitBatch(cost, 256, 'forward').batch;
+  const nativeProbabilities = (x: tf.Tensor4D): tf.Tensor2D => {
+    const n = x.shape[0];
+    const p = native!.run(x.dataSync() as Float32Array, n);
+    return tf.tensor2d(p, [n, p.length / n]);
+  };
   const findLayer = (layer: string): SpatialLayer => {
     const info = spatialLayers.find((l) => l.name === layer);
     if (info) return info;
@@ -173,7 +218,10 @@ export function createModelView(model: tf.LayersModel): ModelViewImpl {
     attentionLayers,
     defaultLayer,
     scoresAreLogProbabilities: !logits,
-    probabilities: (x) => model.predict(x) as tf.Tensor2D,
+    cost,
+    forwardBatch,
+    forwardBackend: native?.name ?? tf.getBackend(),
+    probabilities: (x) => forwardInBatches(x, forwardBatch, native ? nativeProbabilities : (b) => model.predict(b) as tf.Tensor2D),
     scores: (x) => toScores(scoresModel.predict(x) as tf.Tensor),
     probe(layer, x, delta) {
       const [activations, out] = probeModel(layer).apply([x, delta]) as tf.Tensor[];

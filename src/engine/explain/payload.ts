@@ -34,6 +34,8 @@ export interface PayloadContext {
   imagePath: string;
   model: ModelInfo;
   backend: string;
+  /** What ran the forward passes ('onnxruntime-cpu' or the TF.js backend). */
+  forwardBackend?: string;
   /** The image as the model saw it. */
   input: RasterImage;
   inverted: boolean;
@@ -47,6 +49,13 @@ function attentionPayload(scores: Record<string, unknown> | undefined): Attentio
   if (!scores || typeof scores.layer !== 'string') return undefined;
   const s = scores as { layer: string; className: string; kind: string; query?: [number, number]; channelGate?: number[] };
   return { layer: s.layer, className: s.className, kind: s.kind, query: s.query, channelGate: s.channelGate };
+}
+
+/** The sample counts and batch sizes a method reported in its scores. */
+function sizesOf(scores: Record<string, unknown> | undefined): HeatmapPayload['sizes'] {
+  const out: Record<string, unknown> = {};
+  for (const k of ['samples', 'steps', 'maps', 'segments', 'batch', 'forwardBatch', 'note'] as const) if (scores?.[k] !== undefined) out[k] = scores[k];
+  return Object.keys(out).length ? (out as HeatmapPayload['sizes']) : undefined;
 }
 
 export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainResultPayload {
@@ -64,6 +73,7 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
     metrics: r.metrics[a.method],
     r2: typeof a.scores?.r2 === 'number' ? a.scores.r2 : undefined,
     attention: a.method === 'attention' ? attentionPayload(a.scores) : undefined,
+    sizes: sizesOf(a.scores),
   }));
   const { width, height, channels, data } = ctx.input;
   const cf = r.counterfactual;
@@ -71,6 +81,8 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
     imagePath: ctx.imagePath,
     model: ctx.model,
     backend: ctx.backend,
+    forwardBackend: ctx.forwardBackend,
+    notes: r.notes,
     input: { width, height, channels, data: Array.from(data) },
     inverted: ctx.inverted,
     inputNotes: ctx.notes,
@@ -105,6 +117,7 @@ export function cliReport(p: ExplainResultPayload, files: ReportFiles): unknown 
     file: p.imagePath,
     model: p.model.dir,
     backend: p.backend,
+    forwardBackend: p.forwardBackend,
     prediction: p.prediction,
     target: p.target,
     layer: p.layer,
@@ -112,8 +125,9 @@ export function cliReport(p: ExplainResultPayload, files: ReportFiles): unknown 
     inputNotes: p.inputNotes,
     methods: Object.fromEntries(p.methods.map((m) => [m.method, {
       heatmap: rows(m), signed: m.signed, png: files.methods[m.method], ms: m.ms, ...(m.layer ? { layer: m.layer, layerSize: m.layerSize } : {}),
-      ...(m.attention ? { attention: m.attention } : {}),
+      ...(m.attention ? { attention: m.attention } : {}), ...m.sizes,
     }])),
+    notes: p.notes ?? [],
     skipped: p.skipped,
     counterfactual: cf && {
       method: cf.method, found: cf.found, label: cf.label, probability: cf.probability, ...files.counterfactual,

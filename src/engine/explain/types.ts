@@ -3,6 +3,7 @@
  * CLI, the engine process and the tests only go through that list.
  */
 import type * as tf from '@tensorflow/tfjs';
+import type { ModelCost } from './budget';
 import type { Descriptor, OptionValues } from '../../shared/descriptors';
 import type { AttentionMaps } from '../models/layers/attentionCommon';
 
@@ -78,6 +79,11 @@ export interface ModelView {
   attentionMaps(layer: string, x: tf.Tensor4D): AttentionMaps;
   inputShape: ImageShape;
   numClasses: number;
+  /** Work and memory per image, which batched methods size their batches and default sample counts by; views that
+   * cannot tell leave it out and get an estimate from the input size (`costOf`). */
+  cost?: ModelCost;
+  /** Images per model batch that `probabilities` uses (it splits larger inputs itself). */
+  forwardBatch?: number;
 }
 
 export interface AttentionSite {

@@ -17,6 +17,8 @@ import { NewestFirst } from './newestFirst';
 import { explainFolder, listImages } from '../explain/folder';
 import type { ExplainFolderParams, ExplainFolderResult, FolderItemParams } from '../../shared/gallery';
 import type { RasterImage } from '../image/imageMath';
+import { prepareNativeForward, type NativeForward } from '../native/nativeForward';
+import { loadOrt, ortThreads } from '../native/ort';
 import { resolve } from 'node:path';
 import { loadDataset, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
@@ -87,7 +89,14 @@ export class EngineService {
 
   async initialize(p: InitializeParams): Promise<EngineInfo> {
     this.backend = await initBackend(parseBackendChoice(p.backend));
-    return { backend: this.backend.name, description: this.backend.description, warning: this.backend.warning, pid: process.pid };
+    const ort = loadOrt();
+    return {
+      backend: this.backend.name,
+      ...(typeof ort === 'string' ? {} : { forwardBackend: 'onnxruntime-cpu' }),
+      description: this.backend.description + (typeof ort === 'string' ? `; ${ort}` : `; forward passes on ONNX Runtime (CPU, ${ortThreads()} threads)`),
+      warning: this.backend.warning,
+      pid: process.pid,
+    };
   }
 
   private async warm(dir: string, allowLarge = false): Promise<WarmModel> {
@@ -98,16 +107,17 @@ export class EngineService {
     if (!m && inMemory) throw new XaiLensError(`the model ${dir.slice(MEMORY_PREFIX.length)} read from the debugger is no longer loaded; read it again`);
     if (!m) {
       const imported = await importModel(key, { allowLarge });
-      m = this.warmModel(imported);
+      m = this.warmModel(imported, (await prepareNativeForward(imported.model)).forward);
       this.models.set(key, m);
     }
     return m;
   }
 
-  private warmModel(imported: ImportedModel): WarmModel {
+  /** `native`: ONNX Runtime's forward pass for this model, where it exports and passes the probe check. */
+  private warmModel(imported: ImportedModel, native?: NativeForward): WarmModel {
     let view: ModelViewImpl;
     try {
-      view = createModelView(imported.model);
+      view = createModelView(imported.model, { native });
     } catch (e) {
       imported.model.dispose();
       throw e;
@@ -168,8 +178,8 @@ export class EngineService {
     const total = methods.length + (p.counterfactual !== 'none' ? 1 : 0);
     this.progress({ token, done: 0, total, message: 'predicting' });
     const payload = (r: ExplainResult) => explainPayload(r, {
-      imagePath: p.imagePath, model: m.info, backend: this.backend?.name ?? 'unknown', input: prepared.image, inverted: prepared.inverted,
-      notes: prepared.notes, totalMs: performance.now() - t0,
+      imagePath: p.imagePath, model: m.info, backend: this.backend?.name ?? 'unknown', forwardBackend: m.view.forwardBackend, input: prepared.image,
+      inverted: prepared.inverted, notes: prepared.notes, totalMs: performance.now() - t0,
     });
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,

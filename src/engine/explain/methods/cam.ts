@@ -10,6 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Attribution, Explainer, ExplainRequest, ModelView, ResolvedOptions } from '../types';
 import type { Descriptor } from '../../../shared/descriptors';
 import { checkAborted, classScore, imageTensor, inChunks, optionsOf } from './common';
+import { forwardBatchOf, inputBatch } from '../budget';
 
 interface CamInputs {
   view: ModelView;
@@ -20,6 +21,8 @@ interface CamInputs {
   activations: tf.Tensor3D;
   /** [h, w, K], only for gradient methods. */
   grads?: tf.Tensor3D;
+  /** Adds entries to the attribution's `scores` (sizes used, notes). */
+  report: (extra: Record<string, unknown>) => void;
 }
 
 type Weighting = (inp: CamInputs) => tf.Tensor1D;
@@ -52,10 +55,11 @@ function camExplainer(descriptor: Descriptor, usesGradients: boolean, weighting:
       const options = optionsOf(explainer, req);
       const [H, W] = req.shape;
       let weights: Float32Array = new Float32Array(0);
+      const extra: Record<string, unknown> = {};
       const [layerMap, heat] = tf.tidy(() => {
         const x = imageTensor(req);
         const { a, g } = activationsAndGrads(view, req, x, usesGradients);
-        const wts = weighting({ view, req, options, x, activations: a, grads: g });
+        const wts = weighting({ view, req, options, x, activations: a, grads: g, report: (e) => Object.assign(extra, e) });
         weights = wts.dataSync() as Float32Array;
         const cam = tf.relu(tf.sum(tf.mul(a, wts), -1)) as tf.Tensor2D;
         const [h, w] = cam.shape;
@@ -70,7 +74,7 @@ function camExplainer(descriptor: Descriptor, usesGradients: boolean, weighting:
         width: W,
         signed: false,
         layerMap: { layer: req.layer, height: h, width: w, data: layerMap.dataSync() as Float32Array },
-        scores: { channelWeights: Array.from(weights) },
+        scores: { channelWeights: Array.from(weights), ...extra },
         ms: 0,
       };
       layerMap.dispose();
@@ -101,22 +105,27 @@ export const gradCamPlusPlus = camExplainer({
 export const scoreCam = camExplainer({
   id: 'scorecam', label: 'Score-CAM', description: 'Score-CAM (Wang et al. 2020): channels weighted by the score of the input they mask',
   options: { batch: { type: 'integer', default: 64, min: 1, max: 1024, description: 'masked inputs per model call' } },
-}, false, ({ view, req, options, x, activations }) => {
+}, false, ({ view, req, options, x, activations, report }) => {
   const [H, W] = req.shape;
   const [, , k] = activations.shape;
-  const batch = options.batch as number;
-  // Each channel, upsampled and min-max normalised, masks the input.
-  const up = tf.reshape(tf.image.resizeBilinear(tf.expandDims(activations, 0) as tf.Tensor4D, [H, W]), [H, W, k]);
-  const lo = tf.min(up, [0, 1]);
-  const range = tf.sub(tf.max(up, [0, 1]), lo);
-  const masks = tf.transpose(tf.div(tf.sub(up, lo), tf.maximum(range, 1e-12)), [2, 0, 1]); // [k, H, W]
+  const batch = inputBatch(req.shape, options.batch as number);
+  // Each channel, upsampled and min-max normalised, masks the input. Built per chunk: all 1280 maps of a
+  // MobileNetV2 at 224×224 would take 257 MB per copy.
   const base = classScore(view.probabilities(tf.zerosLike(x)), req.target);
+  const valid: tf.Tensor[] = [];
   const probs = inChunks(k, batch, (s, n) =>
     tf.tidy(() => {
-      const m = tf.reshape(tf.slice(masks, [s, 0, 0], [n, H, W]), [n, H, W, 1]);
-      return classScore(view.probabilities(tf.mul(x, m) as tf.Tensor4D), req.target); // m broadcasts over channels
+      const up = tf.image.resizeBilinear(tf.expandDims(tf.slice(activations, [0, 0, s], [-1, -1, n]), 0) as tf.Tensor4D, [H, W]);
+      const lo = tf.min(up, [0, 1, 2], true);
+      const range = tf.sub(tf.max(up, [0, 1, 2], true), lo);
+      valid.push(tf.keep(tf.cast(tf.greater(tf.reshape(range, [n]), 1e-12), 'float32')));
+      const masks = tf.reshape(tf.transpose(tf.div(tf.sub(up, lo), tf.maximum(range, 1e-12)), [3, 1, 2, 0]), [n, H, W, 1]);
+      return classScore(view.probabilities(tf.mul(x, masks) as tf.Tensor4D), req.target); // masks broadcast over channels
     }),
   );
+  report({ maps: k, batch, forwardBatch: forwardBatchOf(view) });
   // Channels whose map is constant carry no spatial information: weight 0.
-  return tf.mul(tf.sub(probs, base), tf.cast(tf.greater(range, 1e-12), 'float32')) as tf.Tensor1D;
+  const v = tf.concat(valid, 0);
+  valid.forEach((t) => t.dispose());
+  return tf.mul(tf.sub(probs, base), v) as tf.Tensor1D;
 });

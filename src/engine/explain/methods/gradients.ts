@@ -13,6 +13,7 @@ import { SeededRandom } from '../../data/random';
 import type { Attribution, Explainer, ExplainRequest, ModelView, ResolvedOptions } from '../types';
 import type { Descriptor } from '../../../shared/descriptors';
 import { channelSum, checkAborted, classScore, imageTensor, inChunks, optionsOf } from './common';
+import { costOf, fitBatch, scaledSamples } from '../budget';
 
 /** ∂y_target/∂x for a batch of images, each image's gradient independent of the others (inference mode). */
 function batchGradients(view: ModelView, xs: tf.Tensor4D, target: number): tf.Tensor4D {
@@ -44,6 +45,15 @@ function gradientExplainer(descriptor: Descriptor, compute: GradientCompute): Ex
   return explainer;
 }
 
+/** Backward passes cost about three forward passes: the sample budget is spent at that rate. Used when the
+ * request leaves the count out; an explicit count is kept. */
+const GRADIENT_COST = 3;
+
+function gradientSamples(view: ModelView, base: number): number {
+  const cost = costOf(view);
+  return scaledSamples({ ...cost, macs: cost.macs * GRADIENT_COST }, base, 10);
+}
+
 const BATCH_OPTION = { type: 'integer', default: 64, min: 1, max: 1024, description: 'images per gradient pass' } as const;
 
 export const vanillaGradients = gradientExplainer({
@@ -60,9 +70,9 @@ export const smoothGrad = gradientExplainer({
     batch: BATCH_OPTION,
   },
 }, (view, req, o) => {
-  const n = o.samples as number;
+  const n = req.options?.samples === undefined ? gradientSamples(view, o.samples as number) : (o.samples as number);
   const sigma = o.sigma as number;
-  const batch = o.batch as number;
+  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'SmoothGrad');
   const [h, w, c] = req.shape;
   const rng = new SeededRandom(req.seed ?? 0);
   const x = imageTensor(req);
@@ -74,7 +84,7 @@ export const smoothGrad = gradientExplainer({
       return tf.sum(batchGradients(view, noisy, req.target), 0, true);
     }),
   );
-  return { map: channelSum(tf.div(tf.sum(sum, 0), n)), scores: { samples: n, sigma } };
+  return { map: channelSum(tf.div(tf.sum(sum, 0), n)), scores: { samples: n, sigma, batch, ...(note ? { note } : {}) } };
 });
 
 export const integratedGradients = gradientExplainer({
@@ -85,9 +95,9 @@ export const integratedGradients = gradientExplainer({
     batch: BATCH_OPTION,
   },
 }, (view, req, o) => {
-  const steps = o.steps as number;
+  const steps = req.options?.steps === undefined ? gradientSamples(view, o.steps as number) : (o.steps as number);
   const baselineValue = o.baseline as number;
-  const batch = o.batch as number;
+  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'Integrated Gradients');
   const x = imageTensor(req);
   const baseline = tf.fill(x.shape, baselineValue) as tf.Tensor4D;
   const diff = tf.sub(x, baseline);
@@ -103,6 +113,6 @@ export const integratedGradients = gradientExplainer({
   const total = tf.sum(attr).dataSync()[0];
   return {
     map: channelSum(attr),
-    scores: { steps, baseline: baselineValue, scoreDifference: ends[0] - ends[1], attributionSum: total, completenessError: total - (ends[0] - ends[1]) },
+    scores: { steps, batch, ...(note ? { note } : {}), baseline: baselineValue, scoreDifference: ends[0] - ends[1], attributionSum: total, completenessError: total - (ends[0] - ends[1]) },
   };
 });

@@ -12,6 +12,7 @@ import { slic } from '../superpixels';
 import { weightedRidge } from '../ridge';
 import type { Attribution, Explainer } from '../types';
 import { checkAborted, classScore, optionsOf } from './common';
+import { costOf, forwardBatchOf, inputBatch, scaledSamples } from '../budget';
 
 export const lime: Explainer = {
   id: 'lime',
@@ -32,11 +33,12 @@ export const lime: Explainer = {
     const t0 = performance.now();
     const [h, w, c] = req.shape;
     const o = optionsOf(lime, req);
-    const samples = o.samples as number;
+    // Fewer samples by default for costly models; an explicit count is kept.
+    const samples = req.options?.samples === undefined ? scaledSamples(costOf(view), o.samples as number, 200) : (o.samples as number);
     const kernelWidth = o.kernelWidth as number;
     const lambda = o.lambda as number;
     const fill = o.fill as number;
-    const batch = o.batch as number;
+    const batch = inputBatch(req.shape, o.batch as number);
     const seg = slic({ width: w, height: h, channels: c as 1 | 3 | 4, data: req.image }, {
       segments: o.segments as number,
       compactness: o.compactness as number,
@@ -83,7 +85,10 @@ export const lime: Explainer = {
       height: h,
       width: w,
       signed: true,
-      scores: { segments: d, segmentWeights: Array.from(fit.coef), intercept: fit.intercept, r2: fit.r2, samples, segmentLabels: Array.from(seg.labels) },
+      scores: {
+        segments: d, superpixels: c >= 3 ? 'SLIC, CIELAB' : 'SLIC, intensity', segmentWeights: Array.from(fit.coef), intercept: fit.intercept,
+        r2: fit.r2, samples, batch, forwardBatch: forwardBatchOf(view), segmentLabels: Array.from(seg.labels),
+      },
       ms: performance.now() - t0,
     };
   },

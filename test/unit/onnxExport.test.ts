@@ -1,0 +1,231 @@
+/**
+ * The tfjs-layers → ONNX exporter against TF.js: every layer class it covers, the zoo's architectures with their
+ * attention modules, a nested model, at 28×28 and 224×224×3; the probe check and the fallback to TF.js.
+ */
+import * as assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend } from '../../src/engine/backend/backends';
+import { EXPORTABLE_LAYERS, LAYER_EXPORTERS, ONNX_INPUT, ONNX_OUTPUT, exportOnnx } from '../../src/engine/native/onnxExport';
+import { createOrtSession, loadOrt } from '../../src/engine/native/ort';
+import { prepareNativeForward } from '../../src/engine/native/nativeForward';
+import { createModelView } from '../../src/engine/explain/modelView';
+import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/zoo';
+import { CBAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
+import { tempDir } from './helpers';
+
+type Sym = tf.SymbolicTensor;
+
+/** Max |ONNX Runtime − TF.js| over a seeded batch of 3. */
+function parity(model: tf.LayersModel): number {
+  const ort = loadOrt();
+  if (typeof ort === 'string') throw new Error(ort);
+  const session = createOrtSession(ort, exportOnnx(model), ONNX_INPUT, ONNX_OUTPUT, 1);
+  try {
+    const shape = model.inputs[0].shape.slice(1) as number[];
+    const x = tf.randomUniform([3, ...shape], -1, 2, 'float32', 7);
+    const want = tf.tidy(() => model.predict(x) as tf.Tensor);
+    const got = session.run(x.dataSync() as Float32Array, x.shape);
+    assert.deepEqual(got.dims, want.shape);
+    const w = want.dataSync();
+    let m = 0;
+    for (let i = 0; i < w.length; i++) m = Math.max(m, Math.abs(w[i] - got.data[i]));
+    x.dispose();
+    want.dispose();
+    return m;
+  } finally {
+    session.dispose();
+  }
+}
+
+/** A model of one layer (plus what it needs around it) on a 4-D input; weights randomised so none is trivial. */
+function around(shape: number[], body: (x: Sym) => Sym): tf.LayersModel {
+  const input = tf.input({ shape });
+  const model = tf.model({ inputs: input, outputs: body(input) });
+  let seed = 11;
+  for (const layer of model.layers) {
+    const ws = layer.getWeights();
+    if (!ws.length) continue;
+    layer.setWeights(ws.map((w) => {
+      const name = layer.weights[ws.indexOf(w)].originalName;
+      // Variances must stay positive.
+      return name.endsWith('moving_variance') ? tf.randomUniform(w.shape, 0.5, 1.5, 'float32', seed++) : tf.randomNormal(w.shape, 0, 0.5, 'float32', seed++);
+    }));
+  }
+  return model;
+}
+
+const L = tf.layers;
+const apply = (layer: tf.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
+
+/** Cases by the class they test: every entry of LAYER_EXPORTERS must have one. */
+const CASES: Record<string, [string, () => tf.LayersModel][]> = {
+  Conv2D: [
+    ['same, stride 2, bias, relu', () => around([9, 11, 3], (x) => apply(L.conv2d({ filters: 4, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }), x))],
+    ['valid, 5×3 kernel, dilation 2, no bias, swish', () => around([12, 12, 2], (x) => apply(L.conv2d({ filters: 3, kernelSize: [5, 3], dilationRate: 2, useBias: false, activation: 'swish' }), x))],
+    ['same, even kernel, stride 2 on odd size', () => around([7, 8, 2], (x) => apply(L.conv2d({ filters: 2, kernelSize: 4, strides: 2, padding: 'same' }), x))],
+  ],
+  DepthwiseConv2D: [
+    ['same, stride 2, multiplier 2, bias, relu6', () => around([9, 9, 3], (x) => apply(L.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same', depthMultiplier: 2, activation: 'relu6' }), x))],
+    ['valid, no bias', () => around([6, 6, 4], (x) => apply(L.depthwiseConv2d({ kernelSize: 3, useBias: false }), x))],
+  ],
+  BatchNormalization: [
+    ['4-D', () => around([5, 5, 3], (x) => apply(L.batchNormalization({ epsilon: 1e-3 }), x))],
+    ['2-D, no centre, no scale', () => around([4, 4, 2], (x) => apply(L.batchNormalization({ center: false, scale: false }), apply(L.flatten(), x)))],
+  ],
+  Activation: ['relu', 'relu6', 'sigmoid', 'swish', 'tanh', 'elu', 'selu', 'softplus', 'hardSigmoid', 'linear', 'softmax'].map((a) => [
+    a,
+    () => around([4, 4, 3], (x) => apply(L.activation({ activation: a as 'relu' }), x)),
+  ]),
+  ReLU: [['max 6', () => around([4, 4, 2], (x) => apply(L.reLU({ maxValue: 6 }), apply(L.conv2d({ filters: 2, kernelSize: 1 }), x)))]],
+  LeakyReLU: [['α 0.2', () => around([4, 4, 2], (x) => apply(L.leakyReLU({ alpha: 0.2 }), x))]],
+  // TF.js' Softmax layer fails on 4-D inputs itself; the 2-D head is what models use.
+  Softmax: [['2-D', () => around([3, 3, 4], (x) => apply(L.softmax({}), apply(L.flatten(), x)))]],
+  Add: [['residual', () => around([6, 6, 3], (x) => apply(L.add(), [x, apply(L.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }), x)]))]],
+  Multiply: [['gating', () => around([6, 6, 3], (x) => apply(L.multiply(), [x, apply(L.conv2d({ filters: 3, kernelSize: 1, activation: 'sigmoid' }), x)]))]],
+  Maximum: [['max', () => around([4, 4, 2], (x) => apply(L.maximum(), [x, apply(L.conv2d({ filters: 2, kernelSize: 1 }), x)]))]],
+  Minimum: [['min', () => around([4, 4, 2], (x) => apply(L.minimum(), [x, apply(L.conv2d({ filters: 2, kernelSize: 1 }), x)]))]],
+  Average: [['mean of three', () => around([4, 4, 2], (x) => apply(L.average(), [x, apply(L.conv2d({ filters: 2, kernelSize: 1 }), x), apply(L.conv2d({ filters: 2, kernelSize: 3, padding: 'same' }), x)]))]],
+  Concatenate: [
+    ['channels', () => around([5, 5, 2], (x) => apply(L.concatenate(), [x, apply(L.conv2d({ filters: 3, kernelSize: 1 }), x)]))],
+    ['height', () => around([5, 5, 2], (x) => apply(L.concatenate({ axis: 1 }), [x, apply(L.conv2d({ filters: 2, kernelSize: 1 }), x)]))],
+    ['2-D', () => around([3, 3, 2], (x) => apply(L.concatenate(), [apply(L.flatten(), x), apply(L.globalAveragePooling2d({}), x)]))],
+  ],
+  GlobalAveragePooling2D: [['', () => around([5, 7, 3], (x) => apply(L.globalAveragePooling2d({}), x))]],
+  GlobalMaxPooling2D: [['', () => around([5, 7, 3], (x) => apply(L.globalMaxPooling2d({}), x))]],
+  MaxPooling2D: [
+    ['2×2 valid', () => around([7, 7, 2], (x) => apply(L.maxPooling2d({ poolSize: 2 }), x))],
+    ['3×3 same, stride 2', () => around([7, 8, 2], (x) => apply(L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }), x))],
+  ],
+  AveragePooling2D: [
+    ['2×2 valid', () => around([6, 6, 2], (x) => apply(L.averagePooling2d({ poolSize: 2 }), x))],
+    ['3×3 same, stride 1 (padding not counted)', () => around([5, 6, 2], (x) => apply(L.averagePooling2d({ poolSize: 3, strides: 1, padding: 'same' }), x))],
+  ],
+  Dense: [['softmax head', () => around([3, 3, 2], (x) => apply(L.dense({ units: 5, activation: 'softmax' }), apply(L.flatten(), x)))]],
+  Dropout: [['', () => around([3, 3, 2], (x) => apply(L.dropout({ rate: 0.5 }), x))]],
+  GaussianNoise: [['', () => around([3, 3, 2], (x) => apply(L.gaussianNoise({ stddev: 0.5 }), x))]],
+  Flatten: [['NHWC order', () => around([3, 4, 2], (x) => apply(L.flatten(), x))]],
+  Reshape: [
+    ['to 4-D', () => around([4, 6, 2], (x) => apply(L.conv2d({ filters: 1, kernelSize: 1 }), apply(L.reshape({ targetShape: [6, 4, 2] }), x)))],
+    ['to 2-D', () => around([4, 6, 2], (x) => apply(L.reshape({ targetShape: [48] }), x))],
+  ],
+  ZeroPadding2D: [['asymmetric', () => around([4, 5, 2], (x) => apply(L.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), x))]],
+  SqueezeExcite: [['ratio 2', () => around([6, 6, 16], (x) => apply(new SqueezeExcite({ ratio: 2, seed: 1 }), x))]],
+  CBAM: [
+    ['kernel 7 and 3, batch-normalised gate', () => around([9, 9, 16], (x) => apply(new CBAM({ kernelSize: 3, seed: 2 }), apply(new CBAM({ kernelSize: 7, ratio: 2, seed: 1 }), x)))],
+    ['gate with bias (configs saved before the published form)', () => around([7, 7, 16], (x) => apply(new CBAM({ kernelSize: 3, ratio: 2, seed: 3, spatialBatchNorm: false }), x))],
+  ],
+};
+
+describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
+  this.timeout(120_000);
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  it('has a parity case for every layer class it exports', () => {
+    const missing = EXPORTABLE_LAYERS.filter((cls) => !CASES[cls]);
+    assert.deepEqual(missing, []);
+  });
+
+  for (const [cls, cases] of Object.entries(CASES)) {
+    for (const [what, build] of cases) {
+      it(`${cls}${what ? ` (${what})` : ''} matches TF.js within 1e-5`, () => {
+        const model = build();
+        assert.ok(model.layers.some((l) => l.getClassName() === cls), `the case holds a ${cls}`);
+        const err = parity(model);
+        assert.ok(err <= 1e-5, `max difference ${err}`);
+        model.dispose();
+      });
+    }
+  }
+
+  // Attention kinds without an exporter (PAM, GC) are refused by name; the forward pass then stays on TF.js.
+  for (const arch of ARCHITECTURES) {
+    it(`${arch.id}: 28×28 probabilities within 1e-5, or refused by class name`, () => {
+      const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, ...(arch.attention ? { attach: 'every' } : {}) }, seed: 3 });
+      const unsupported = model.layers.map((l) => l.getClassName()).find((c) => c !== 'InputLayer' && !LAYER_EXPORTERS[c]);
+      if (unsupported) assert.throws(() => exportOnnx(model), new RegExp(`of class ${unsupported} is not supported$`));
+      else assert.ok(parity(model) <= 1e-5);
+      model.dispose();
+    });
+  }
+
+  it('MobileNetV2 with CBAM at 224×224×3 and a nested backbone: within 1e-5', () => {
+    const backbone = getArchitecture('cbam-mobilenetv2').build({ inputShape: [224, 224, 3], numClasses: 10, options: { alpha: 0.35, attach: 'every' }, seed: 4 });
+    const input = tf.input({ shape: [224, 224, 3] });
+    const outer = tf.model({ inputs: input, outputs: apply(L.dense({ units: 3, activation: 'softmax' }), apply(backbone, input)) });
+    assert.ok(parity(outer) <= 1e-5);
+    outer.dispose();
+  });
+
+  it('names an unsupported layer class in one line', () => {
+    const model = around([4, 4, 2], (x) => apply(L.upSampling2d({ size: [2, 2] }), x));
+    assert.throws(() => exportOnnx(model), { message: /^ONNX export: layer "up_sampling2d_\w+" of class UpSampling2D is not supported$/ });
+  });
+
+  describe('forward passes on ONNX Runtime', () => {
+    const saved = { native: process.env.XAI_LENS_NATIVE, cache: process.env.XAI_LENS_CACHE_DIR };
+    const tmp = tempDir();
+    before(() => {
+      process.env.XAI_LENS_CACHE_DIR = tmp.dir;
+    });
+    after(() => {
+      for (const [k, v] of [['XAI_LENS_NATIVE', saved.native], ['XAI_LENS_CACHE_DIR', saved.cache]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      tmp.cleanup();
+    });
+
+    it('are checked on a probe batch, cached by weights hash, and serve the view\'s probabilities', async () => {
+      delete process.env.XAI_LENS_NATIVE;
+      const model = getArchitecture('cbam-mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 9 });
+      const first = await prepareNativeForward(model);
+      assert.equal(first.note, undefined);
+      assert.equal(first.cached, false);
+      assert.ok(first.probeError! <= 1e-4);
+      const again = await prepareNativeForward(model);
+      assert.equal(again.cached, true);
+      const view = createModelView(model, { native: first.forward });
+      assert.equal(view.forwardBackend, 'onnxruntime-cpu');
+      const plain = createModelView(model);
+      const x = tf.randomUniform([40, 28, 28, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+      const a = view.probabilities(x);
+      const b = plain.probabilities(x);
+      assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] <= 1e-5);
+      [x, a, b].forEach((t) => t.dispose());
+      first.forward!.dispose();
+      again.forward!.dispose();
+      model.dispose();
+    });
+
+    it('fall back to TF.js with a one-line note when ONNX Runtime is switched off', async () => {
+      process.env.XAI_LENS_NATIVE = 'off';
+      const model = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 9 });
+      const status = await prepareNativeForward(model);
+      assert.deepEqual(status, { note: 'ONNX Runtime disabled (XAI_LENS_NATIVE=off)' });
+      const view = createModelView(model, { native: (status as { forward?: undefined }).forward });
+      assert.equal(view.forwardBackend, tf.getBackend());
+      delete process.env.XAI_LENS_NATIVE;
+      model.dispose();
+    });
+
+    it('fall back to TF.js when the exported graph disagrees on the probe batch', async () => {
+      const dense = LAYER_EXPORTERS.Dense;
+      // A wrong exporter for one class: Dense without its bias.
+      LAYER_EXPORTERS.Dense = (g, layer, [x]) => {
+        const k = layer.getWeights()[0];
+        return { name: g.op('Gemm', [x.name, g.floats('k', k.dataSync() as Float32Array, k.shape)]), rank: 2 };
+      };
+      try {
+        const model = around([3, 3, 1], (x) => apply(L.dense({ units: 4, activation: 'softmax' }), apply(L.flatten(), x)));
+        const status = await prepareNativeForward(model);
+        assert.equal(status.forward, undefined);
+        assert.match(status.note!, /^ONNX Runtime disagrees with TF\.js on the probe batch \(max difference \d\.\d\de[+-]\d+ > 0\.0001\); forward passes stay on TF\.js$/);
+        model.dispose();
+      } finally {
+        LAYER_EXPORTERS.Dense = dense;
+      }
+    });
+  });
+});
