@@ -11,8 +11,8 @@
 // JSON file named by XAI_LENS_TEST_RESULT, set here on the code-server process so that the extension host inherits it.
 // The last line printed is always `N passed, N failed`; the exit status is non-zero on failures or timeout.
 //
-// Environment: XAI_LENS_HOST_TIMEOUT_MS (whole run, default 600000), XAI_LENS_UI_TIMEOUT_MS (per UI test, default
-// 120000), CHROMIUM_PATH (default /usr/bin/chromium), XAI_LENS_KEEP_TEMP=1 (keep the temporary folder),
+// Environment: XAI_LENS_HOST_TIMEOUT_MS (whole run, default 2400000: the suite debugs, trains and explains in the host), XAI_LENS_UI_TIMEOUT_MS (per UI test, default
+// 300000), CHROMIUM_PATH (default /usr/bin/chromium), XAI_LENS_KEEP_TEMP=1 (keep the temporary folder),
 // XAI_LENS_VERBOSE=1 (same as --verbose), XAI_LENS_TEST_GREP (only extension tests whose title matches).
 import { spawn } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -26,8 +26,8 @@ for (const a of argv) if (!['--ui', '--no-ui', '--verbose'].includes(a)) fail(`u
 const uiOnly = argv.includes('--ui');
 const runUi = !argv.includes('--no-ui');
 const verbose = argv.includes('--verbose') || !!process.env.XAI_LENS_VERBOSE;
-const overallTimeoutMs = Number(process.env.XAI_LENS_HOST_TIMEOUT_MS) || 600_000;
-const uiTimeoutMs = Number(process.env.XAI_LENS_UI_TIMEOUT_MS) || 120_000;
+const overallTimeoutMs = Number(process.env.XAI_LENS_HOST_TIMEOUT_MS) || 2_400_000;
+const uiTimeoutMs = Number(process.env.XAI_LENS_UI_TIMEOUT_MS) || 300_000;
 const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const vscodeTest = join(repoRoot, '.vscode-test');
 const node24 = join(vscodeTest, 'node24', 'bin', 'node');
