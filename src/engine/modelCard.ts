@@ -1,14 +1,8 @@
 /** The model card written next to every trained model (model-card.json) and printed by `xai-lens info`. */
+import type { EpochRecordWire } from '../shared/trainingEvents';
 
-export interface EpochRecord {
-  epoch: number;
-  learningRate: number;
-  trainLoss: number;
-  trainAccuracy: number;
-  valLoss: number;
-  valAccuracy: number;
-  seconds: number;
-  imagesPerSecond: number;
+/** One epoch of metrics.json: what the training events carry (src/shared/trainingEvents.ts), and the augmentation. */
+export interface EpochRecord extends EpochRecordWire {
   /** The augmentation this epoch trained with (null: none), so that a resumed run with new settings stays legible. */
   augmentation?: Record<string, unknown> | null;
 }

@@ -119,6 +119,14 @@ export const BACKBONES: readonly BackboneSpec[] = [
   },
 ];
 
+/** The two options every attention kind's bottleneck has: its reduction ratio r (width C/r) and smallest width. */
+function bottleneckOptions(reduction: number, what: string): OptionSchema {
+  return {
+    reduction: { type: 'integer', default: reduction, min: 1, max: 256, description: `reduction ratio r of ${what} (width C/r)` },
+    minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: `smallest width of ${what}` },
+  };
+}
+
 export const ATTENTIONS: readonly AttentionSpec[] = [
   {
     id: 'se',
@@ -127,8 +135,7 @@ export const ATTENTIONS: readonly AttentionSpec[] = [
     paper: 'Hu et al. 2018',
     className: SqueezeExcite.className,
     options: {
-      reduction: { type: 'integer', default: 16, min: 1, max: 256, description: 'channel reduction ratio r of the bottleneck (width C/r)' },
-      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest bottleneck width' },
+      ...bottleneckOptions(16, 'the excitation bottleneck'),
     },
     create: (a) => new SqueezeExcite({ name: a.name, seed: a.seed, ratio: a.options.reduction as number, minUnits: a.options.minUnits as number }),
   },
@@ -139,8 +146,7 @@ export const ATTENTIONS: readonly AttentionSpec[] = [
     paper: 'Woo et al. 2018',
     className: CBAM.className,
     options: {
-      reduction: { type: 'integer', default: 16, min: 1, max: 256, description: 'channel reduction ratio r of the shared MLP (width C/r)' },
-      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest hidden width of the shared MLP' },
+      ...bottleneckOptions(16, 'the shared MLP'),
       kernelSize: {
         type: 'integer', default: 7, min: 1, max: 15,
         description: 'side of the spatial-gate convolution (odd; 3 is used on maps of 7×7 or less)',
@@ -163,8 +169,7 @@ export const ATTENTIONS: readonly AttentionSpec[] = [
     paper: 'Fu et al. 2019',
     className: PAM.className,
     options: {
-      reduction: { type: 'integer', default: 8, min: 1, max: 256, description: 'width ratio r of the query and key projections (C/r)' },
-      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest query/key width' },
+      ...bottleneckOptions(8, 'the query and key projections'),
     },
     create: (a) => new PAM({ name: a.name, seed: a.seed, ratio: a.options.reduction as number, minUnits: a.options.minUnits as number }),
   },
@@ -175,8 +180,7 @@ export const ATTENTIONS: readonly AttentionSpec[] = [
     paper: 'Cao et al. 2019',
     className: GCBlock.className,
     options: {
-      reduction: { type: 'integer', default: 16, min: 1, max: 256, description: 'bottleneck ratio r of the context transform (width C/r)' },
-      minUnits: { type: 'integer', default: 1, min: 1, max: 4096, description: 'smallest bottleneck width' },
+      ...bottleneckOptions(16, 'the context transform'),
     },
     create: (a) => new GCBlock({ name: a.name, seed: a.seed, ratio: a.options.reduction as number, minUnits: a.options.minUnits as number }),
   },
