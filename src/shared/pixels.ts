@@ -7,42 +7,56 @@
 /** BT.601 luma weights (grayscale conversion everywhere in the project). */
 export const LUMA = [0.299, 0.587, 0.114] as const;
 
+/** A fixed normalisation range: [lo, hi] for unsigned maps; for signed maps only `hi`, the largest |value|, counts. */
+export interface HeatRange {
+  lo: number;
+  hi: number;
+}
+
+/** The range of a map's finite values ([min, max] unsigned; [0, max|v|] signed). */
+export function heatRange(data: ArrayLike<number>, signed: boolean): HeatRange {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < data.length; i++) {
+    const v = signed ? Math.abs(data[i]) : data[i];
+    if (!Number.isFinite(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return signed ? { lo: 0, hi: hi > 0 ? hi : 0 } : { lo, hi };
+}
+
+/** One range covering several maps of the same method, so they are drawn on one scale (compare). */
+export function sharedHeatRange(maps: ArrayLike<number>[], signed: boolean): HeatRange {
+  const ranges = maps.map((m) => heatRange(m, signed));
+  return { lo: Math.min(...ranges.map((r) => r.lo)), hi: Math.max(...ranges.map((r) => r.hi)) };
+}
+
 /**
- * Maps a heatmap to 0..1 for a colormap, in a new array.
+ * Maps a heatmap to 0..1 for a colormap, in a new array, over its own range or a given one (values outside it clamp).
  * - unsigned: (v − min) / (max − min); a constant map gives all zeros.
  * - signed: (v / max|v| + 1) / 2, so zero sits at 0.5 (the white centre of 'redblue'); an all-zero map gives 0.5.
  * Non-finite values (NaN, ±Infinity) are ignored for the range and come out as the "nothing" value (0 unsigned, 0.5
  * signed), so one bad pixel cannot blank the whole map.
  */
-export function normalizeHeatmap(data: ArrayLike<number>, signed: boolean): Float32Array {
+export function normalizeHeatmap(data: ArrayLike<number>, signed: boolean, range: HeatRange = heatRange(data, signed)): Float32Array {
   const n = data.length;
   const out = new Float32Array(n);
+  const clamp = (v: number) => Math.min(1, Math.max(0, v));
   if (signed) {
-    let m = 0;
-    for (let i = 0; i < n; i++) {
-      const a = Math.abs(data[i]);
-      if (a > m && a !== Infinity) m = a;
-    }
-    const inv = m > 0 ? 1 / m : 0;
+    const inv = range.hi > 0 ? 1 / range.hi : 0;
     for (let i = 0; i < n; i++) {
       const v = data[i];
-      out[i] = Number.isFinite(v) ? (v * inv + 1) / 2 : 0.5;
+      out[i] = Number.isFinite(v) ? clamp((v * inv + 1) / 2) : 0.5;
     }
     return out;
   }
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < n; i++) {
-    const v = data[i];
-    if (!Number.isFinite(v)) continue;
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const { lo, hi } = range;
   if (!(hi > lo)) return out; // constant (or empty / all non-finite)
   const inv = 1 / (hi - lo);
   for (let i = 0; i < n; i++) {
     const v = data[i];
-    out[i] = Number.isFinite(v) ? (v - lo) * inv : 0;
+    out[i] = Number.isFinite(v) ? clamp((v - lo) * inv) : 0;
   }
   return out;
 }

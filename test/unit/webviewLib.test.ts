@@ -23,6 +23,7 @@ import {
   selectedTarget, toPersisted,
 } from '../../webview-ui/src/lib/state';
 import { mulberry32 } from '../../src/engine/data/random';
+import { sharedHeatRange } from '../../src/shared/pixels';
 
 /** A deterministic pseudo-random sequence, so failures reproduce. */
 const rng = mulberry32;
@@ -96,6 +97,13 @@ describe('webview lib', () => {
     it('normalizeHeatmap (src/shared/pixels.ts): unsigned min–max, signed around 0.5, non-finite values ignored', () => {
       assert.deepEqual(Array.from(normalizeHeatmap([1, 3, NaN, 2, Infinity], false)), [0, 1, 0, 0.5, 0]);
       assert.deepEqual(Array.from(normalizeHeatmap([-4, -Infinity, 2], true)), [0, 0.5, 0.75]);
+      // On a shared scale (compare): values outside it clamp; a map of half the range reaches only the middle.
+      const range = sharedHeatRange([[0, 2], [0, 4]], false);
+      assert.deepEqual(range, { lo: 0, hi: 4 });
+      assert.deepEqual(Array.from(normalizeHeatmap([0, 2], false, range)), [0, 0.5]);
+      assert.deepEqual(Array.from(normalizeHeatmap([-1, 8], false, range)), [0, 1]);
+      assert.deepEqual(sharedHeatRange([[-1, 0.5], [0.25, -2]], true), { lo: 0, hi: 2 });
+      assert.deepEqual(Array.from(normalizeHeatmap([-1, 0.5], true, { lo: 0, hi: 2 })), [0.25, 0.625]);
       assert.deepEqual(Array.from(normalizeHeatmap([5, 5, 5], false)), [0, 0, 0]);
       assert.deepEqual(Array.from(normalizeHeatmap([0, 0], true)), [0.5, 0.5]);
       assert.deepEqual(Array.from(normalizeHeatmap([-2, 0, 1, 4], true)), [0.25, 0.5, 0.625, 1]);

@@ -3,7 +3,7 @@
  * (src/shared/colormaps.ts) are the engine's own, so a tile shows the same colours as the PNG the engine writes.
  */
 import { type Colormap, COLORMAPS, colormapTable, lutIndex } from '../../../src/shared/colormaps';
-import { normalizeHeatmap } from '../../../src/shared/pixels';
+import { type HeatRange, normalizeHeatmap } from '../../../src/shared/pixels';
 import { byte, type Rgba } from './image';
 
 export type { Colormap };
@@ -22,12 +22,13 @@ export function heatmapRgba(
   height: number,
   chosen: Colormap,
   signed: boolean,
+  range?: HeatRange,
 ): Rgba {
   if (data.length !== width * height) {
     throw new RangeError(`heatmapRgba: expected ${width}×${height} = ${width * height} values, got ${data.length}`);
   }
   const lut = colormapTable(effectiveColormap(chosen, signed));
-  const norm = normalizeHeatmap(data, signed);
+  const norm = normalizeHeatmap(data, signed, range);
   const out = new Uint8ClampedArray(norm.length * 4);
   for (let p = 0; p < norm.length; p++) {
     const i = lutIndex(norm[p]) * 3;
