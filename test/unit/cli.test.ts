@@ -74,7 +74,7 @@ describe('cli', function () {
   it('rejects unknown flags, commands, models and backends with one line and exit 2', async () => {
     const cases: [string[], RegExp][] = [
       [['predict', '--bogus', 'x.png'], /Unknown option '--bogus'.*usage: xai-lens predict/],
-      [['fly'], /unknown command "fly"; expected one of train, evaluate, predict, explain, layers, describe, info/],
+      [['fly'], /unknown command "fly"; expected one of train, evaluate, predict, explain, explain-folder, layers, describe, info, finetune, mistakes$/],
       [['predict', '--model', join(tmp.dir, 'nope'), 'x.png'], /nope: model not found/],
       [['train', '--model', 'resnet9000', '--data', 'mnist'], /unknown model "resnet9000"/],
       [['predict', '--backend', 'tpu', 'x.png'], /unknown backend "tpu"; expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu/],
