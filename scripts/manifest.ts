@@ -61,6 +61,7 @@ export function generatedSettings(): Json {
     enum: [...COUNTERFACTUALS.map((c) => c.id), NO_COUNTERFACTUAL],
     default: COUNTERFACTUALS[0].id,
     enumDescriptions: [...COUNTERFACTUALS.map((c) => c.description), 'No counterfactual'],
+    enumItemLabels: [...COUNTERFACTUALS.map((c) => c.label), 'None'],
     description: 'How the minimal class-changing edit is searched.',
   };
   return settings;

@@ -32,6 +32,7 @@ export function panelSettings(): PanelSettings {
 interface SettingSchema {
   enum?: string[];
   enumDescriptions?: string[];
+  enumItemLabels?: string[];
 }
 
 function settingSchemas(extension: vscode.Extension<unknown>): Record<string, SettingSchema> {
@@ -41,7 +42,7 @@ function settingSchemas(extension: vscode.Extension<unknown>): Record<string, Se
 /** The counterfactual choices as the manifest lists them (generated from the engine's registry). */
 export function counterfactualChoices(extension: vscode.Extension<unknown>): Choice[] {
   const s = settingSchemas(extension)[`${SECTION}.counterfactual`];
-  return (s.enum ?? []).map((id, i) => ({ id, label: s.enumDescriptions?.[i] ?? id }));
+  return (s.enum ?? []).map((id, i) => ({ id, label: s.enumItemLabels?.[i] ?? id }));
 }
 
 /** `xaiLens.explainer.<method>.<option>` settings: their keys come from the manifest, generated from the explainers' schemas. */

@@ -32,7 +32,7 @@ describe('XAI Lens compare', function () {
     await vscode.workspace.fs.copy(vscode.Uri.joinPath(ext.extensionUri, 'media', 'samples', 'digit-1.png'), vscode.Uri.joinPath(root, 'cmp', 'digit-1.png'), { overwrite: true });
     await vscode.workspace.fs.copy(vscode.Uri.joinPath(ext.extensionUri, 'media', 'samples', 'digit-2.png'), vscode.Uri.joinPath(root, 'cmp', 'digit-2.png'), { overwrite: true });
     await cfg().update('methods', ['gradcam', 'gradients', 'lime'], vscode.ConfigurationTarget.Workspace);
-    await cfg().update('lime.samples', 100, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('explainer.lime.samples', 100, vscode.ConfigurationTarget.Workspace);
   });
 
   it('shows two models side by side with the same methods (a copy of a model gives the same maps)', async () => {
@@ -67,7 +67,7 @@ describe('XAI Lens compare', function () {
 
   after(async () => {
     await cfg().update('methods', undefined, vscode.ConfigurationTarget.Workspace);
-    await cfg().update('lime.samples', undefined, vscode.ConfigurationTarget.Workspace);
+    await cfg().update('explainer.lime.samples', undefined, vscode.ConfigurationTarget.Workspace);
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });

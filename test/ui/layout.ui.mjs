@@ -43,7 +43,7 @@ async function measure(frame) {
 /** Workspace settings: every method, with small sample counts (the layout is under test, not the methods). */
 function writeSettings(workspace, extra = {}) {
   mkdirSync(join(workspace, '.vscode'), { recursive: true });
-  const settings = { 'xaiLens.lime.samples': 150, 'xaiLens.smoothGrad.samples': 8, 'xaiLens.integratedGradients.steps': 8, ...extra };
+  const settings = { 'xaiLens.explainer.lime.samples': 150, 'xaiLens.explainer.smoothgrad.samples': 8, 'xaiLens.explainer.ig.steps': 8, ...extra };
   writeFileSync(join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings));
 }
 
