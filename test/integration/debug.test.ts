@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
+import { extension as hostExtension, fixture } from './host';
 
-const EXTENSION_ID = 'xai-lens.xai-lens';
 
 interface Outcome {
   expression: string;
@@ -28,15 +28,7 @@ interface Api {
 }
 
 function extension(): vscode.Extension<Api> {
-  const ext = vscode.extensions.getExtension<Api>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} is not loaded`);
-  return ext;
-}
-
-function fixture(name: string): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder, 'the fixture workspace is not open');
-  return vscode.Uri.joinPath(folder.uri, name);
+  return hostExtension<Api>();
 }
 
 /** Resolves when the session is paused in a frame (the next stop after `trigger`). */

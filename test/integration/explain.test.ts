@@ -5,8 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { extension as hostExtension, fixture } from './host';
 
-const EXTENSION_ID = 'xai-lens.xai-lens';
 const IMAGE_WHEN = 'resourceExtname =~ /^\\.(png|jpe?g)$/i';
 
 interface ExplainViewLike {
@@ -20,15 +20,7 @@ interface Api {
 }
 
 function extension(): vscode.Extension<Api> {
-  const ext = vscode.extensions.getExtension<Api>(EXTENSION_ID);
-  assert.ok(ext, `${EXTENSION_ID} is not loaded`);
-  return ext;
-}
-
-function fixture(name: string): vscode.Uri {
-  const folder = vscode.workspace.workspaceFolders?.[0];
-  assert.ok(folder, 'the fixture workspace is not open');
-  return vscode.Uri.joinPath(folder.uri, name);
+  return hostExtension<Api>();
 }
 
 async function until<T>(what: string, f: () => T | undefined, timeoutMs = 50_000): Promise<T> {
