@@ -27,7 +27,11 @@ export interface ZooRow {
   backend: string;
   machine: string;
   /** The settings the row ran with, so a table mixing runs stays legible. */
-  settings: { epochsPlanned: number; budgetMinutes: number; trainImages: number; testImages: number; threads: number };
+  settings: {
+    epochsPlanned: number; budgetMinutes: number; trainImages: number; testImages: number; threads: number;
+    /** The architecture options the row was built with (the preset's, then the backbone's zooOptions). */
+    options?: Record<string, unknown>;
+  };
   /** False when the budget ran out before the planned epochs. */
   completed: boolean;
   finishedAt: string;
@@ -66,6 +70,12 @@ export function machineName(): string {
   return `${c.length}× ${c[0]?.model.trim() ?? 'unknown CPU'}`;
 }
 
+/** Rows in the zoo's order, whichever runs added them. */
+function sortRows(rows: ZooRow[]): ZooRow[] {
+  const order = ARCHITECTURES.map((a) => a.id);
+  return rows.sort((a, b) => order.indexOf(a.architecture) - order.indexOf(b.architecture));
+}
+
 export function readRows(path: string): ZooRow[] {
   if (!existsSync(path)) return [];
   return JSON.parse(readFileSync(path, 'utf8')) as ZooRow[];
@@ -88,8 +98,9 @@ export function renderZooMarkdown(rows: ZooRow[]): string {
   for (const r of rows) {
     const epochs = `${r.epochs}/${r.settings.epochsPlanned}${r.completed ? '' : ' *partial*'}`;
     const note = r.settings.testImages < 10000 ? ` (${r.settings.testImages} test images)` : '';
+    const alpha = r.settings.options?.alpha;
     lines.push(
-      `| ${r.backbone} | ${r.attention} | ${millions(r.params)} | ${millions(r.macs)} | ${r.settings.trainImages} | ${epochs} | ${pct(r.testAccuracy)}${note} | ${r.testLoss === null ? '–' : r.testLoss.toFixed(4)} | ${r.trainingMinutes.toFixed(1)} min | ${r.trainImagesPerSecond.toFixed(0)} | ${r.backend} | ${r.machine} |`,
+      `| ${r.backbone}${alpha === undefined ? '' : ` (α ${alpha})`} | ${r.attention} | ${millions(r.params)} | ${millions(r.macs)} | ${r.settings.trainImages} | ${epochs} | ${pct(r.testAccuracy)}${note} | ${r.testLoss === null ? '–' : r.testLoss.toFixed(4)} | ${r.trainingMinutes.toFixed(1)} min | ${r.trainImagesPerSecond.toFixed(0)} | ${r.backend} | ${r.machine} |`,
     );
   }
   lines.push('', '## The research, for comparison', '', '| Backbone | Attention | Parameters | Test accuracy |', '|---|---|---:|---:|');
@@ -115,6 +126,10 @@ export async function runZooBench(o: ZooBenchOptions): Promise<ZooRow[]> {
       continue;
     }
     const arch = getArchitecture(id);
+    const modelOptions = {
+      ...Object.fromEntries(Object.entries(preset.modelOptions).filter(([k]) => k in arch.options)),
+      ...arch.backbone.zooOptions,
+    };
     const runDir = join(o.runsDir, id);
     const resume = existsSync(join(runDir, 'checkpoint.json'));
     const spent = resume ? (JSON.parse(readFileSync(join(runDir, 'checkpoint.json'), 'utf8')) as { seconds: number }).seconds : 0;
@@ -127,7 +142,7 @@ export async function runZooBench(o: ZooBenchOptions): Promise<ZooRow[]> {
       for await (const ev of train({
         architecture: id, dataSpec: 'mnist', train: trainDs, validation, test: o.test, outDir: runDir, epochs: o.epochs,
         batchSize: o.batchSize ?? preset.batchSize, learningRate: preset.learningRate,
-        modelOptions: Object.fromEntries(Object.entries(preset.modelOptions).filter(([k]) => k in arch.options)),
+        modelOptions,
         augmentation: preset.augmentation, schedule: preset.schedule, plateau: preset.plateau,
         // The preset warms up over one epoch; a short row (a few epochs) warms up over a fifth of it, or the whole row
         // would be warm-up and end at the peak rate.
@@ -155,10 +170,10 @@ export async function runZooBench(o: ZooBenchOptions): Promise<ZooRow[]> {
       architecture: id, backbone: arch.backbone.label, attention: arch.attention?.label ?? 'none', params: card.params, macs: card.macsPerImage,
       epochs: card.training.epochs, testAccuracy: card.metrics.testAccuracy ?? null, testLoss: card.metrics.testLoss ?? null,
       trainingMinutes: card.training.seconds / 60, trainImagesPerSecond: card.training.imagesPerSecond, backend: o.backend, machine: machineName(),
-      settings: { epochsPlanned: o.epochs, budgetMinutes: o.minutes, trainImages: trainDs.count, testImages: o.test.count, threads: o.threads },
+      settings: { epochsPlanned: o.epochs, budgetMinutes: o.minutes, trainImages: trainDs.count, testImages: o.test.count, threads: o.threads, options: modelOptions },
       completed: card.training.completed, finishedAt: new Date().toISOString(),
     };
-    rows = [...rows, row].sort((a, b) => ids.indexOf(a.architecture) - ids.indexOf(b.architecture));
+    rows = sortRows([...rows, row]);
     await writeJsonAtomic(o.jsonPath, rows);
     await writeFileAtomic(o.mdPath, renderZooMarkdown(rows));
     log(`${id}: test accuracy ${pct(row.testAccuracy)} after ${row.epochs} epochs, ${row.trainingMinutes.toFixed(1)} min`);

@@ -43,7 +43,12 @@ describe('bench:zoo', function () {
     ]);
     for (const r of rows) {
       assert.ok(r.params > 0 && r.macs > 0 && r.testAccuracy! >= 0 && r.testLoss! > 0 && r.trainImagesPerSecond > 0);
-      assert.deepEqual(r.settings, { epochsPlanned: 2, budgetMinutes: 30, trainImages: 96, testImages: 40, threads: 1 });
+      const { options, ...rest } = r.settings;
+      assert.deepEqual(rest, { epochsPlanned: 2, budgetMinutes: 30, trainImages: 96, testImages: 40, threads: 1 });
+      // The default preset's options that the architecture has: MobileNetV2's width and stem, the attention's bottleneck.
+      assert.equal(options?.alpha, 1);
+      assert.equal(options?.stemStride, '2');
+      assert.equal(options?.reduction, r.attention === 'none' ? undefined : 8);
     }
     assert.deepEqual(readRows(join(tmp.dir, 'zoo.json')), rows);
 
@@ -53,7 +58,7 @@ describe('bench:zoo', function () {
 
     const md = readFileSync(join(tmp.dir, 'zoo.md'), 'utf8');
     assert.equal(md, renderZooMarkdown(rows));
-    assert.match(md, /\| MobileNetV2 \| SE \| [\d.]+ M \| [\d.]+ M \| 96 \| 2\/2 \| [\d.]+ % \(40 test images\) \|/);
+    assert.match(md, /\| MobileNetV2 \(α 1\) \| SE \| [\d.]+ M \| [\d.]+ M \| 96 \| 2\/2 \| [\d.]+ % \(40 test images\) \|/);
     assert.match(md, /\| ResNet50 \| CBAM \| 24\.0 M \| 98\.90 % \|/);
     assert.match(md, /\| EfficientNetB0 \| CBAM \| 4\.4 M \| 97\.05 % \|/);
     assert.match(md, /\| MobileNetV2 \| CBAM \| 2\.6 M \| 97\.60 % \|/);
