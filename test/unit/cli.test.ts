@@ -123,7 +123,7 @@ describe('cli', function () {
       const report = JSON.parse(r.out[0]) as {
         file: string; model: string; backend: string; prediction: { label: number; probabilities: number[] }; target: number;
         methods: Record<string, { heatmap: number[][]; png: string; ms: number }>;
-        counterfactual: { method: string; label: number; probability: number; png: string; diff_png: string; l0: number; l1: number; l2: number; linf: number; ms: number };
+        counterfactual: { method: string; label: number; probability: number; png: string; diff_png: string; model_png: string; l0: number; l1: number; l2: number; linf: number; ms: number };
         metrics: Record<string, { deletion_auc: number; insertion_auc: number; clarity: number; random_deletion_auc: number }>;
       };
       for (const k of ['file', 'model', 'backend', 'prediction', 'target', 'methods', 'counterfactual', 'metrics']) assert.ok(k in report, k);
@@ -143,8 +143,11 @@ describe('cli', function () {
       assert.notEqual(cf.label, 4);
       assert.ok(cf.l0 > 0 && cf.l2 > 0 && cf.linf <= 1);
       assert.ok(existsSync(cf.diff_png));
-      const p = await cli('predict', '--json', cf.png);
-      assert.equal((JSON.parse(p.out[0]) as { label: number }).label, cf.label, 'the counterfactual PNG flips predict');
+      const p = await cli('predict', '--json', cf.png, cf.model_png);
+      assert.deepEqual(p.out.map((l) => (JSON.parse(l) as { label: number }).label), [cf.label, cf.label], 'both counterfactual PNGs flip predict');
+      const display = await readImageFile(cf.png);
+      const modelSize = await readImageFile(cf.model_png);
+      assert.deepEqual([modelSize.width, modelSize.height, display.width % 28], [28, 28, 0], 'model resolution, and a pixel-exact upscale of it');
     });
 
     it('info prints its model card', async () => {

@@ -19,8 +19,8 @@ type Values = Record<string, string | boolean | undefined>;
 /** Displayed images are upscaled pixel-exactly (nearest neighbour) to at least this many pixels per side. */
 const DISPLAY_MIN_SIDE = 280;
 
-async function writePng(path: string, img: RasterImage): Promise<string> {
-  await writeFileAtomic(path, renderPng(upscaleToAtLeast(img, DISPLAY_MIN_SIDE)));
+async function writePng(path: string, img: RasterImage, scale: 'display' | 'model' = 'display'): Promise<string> {
+  await writeFileAtomic(path, renderPng(scale === 'display' ? upscaleToAtLeast(img, DISPLAY_MIN_SIDE) : img));
   return path;
 }
 
@@ -80,6 +80,8 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     files.counterfactual = {
       png: await writePng(join(outDir, `${stem}.counterfactual.png`), cfImage),
       diffPng: await writePng(join(outDir, `${stem}.counterfactual-diff.png`), signedDiffImage(base, cfImage)),
+      // The model's own input, pixel for pixel: what to feed back to the model or compare numerically.
+      modelPng: await writePng(join(outDir, `${stem}.counterfactual.model-size.png`), cfImage, 'model'),
     };
   }
   await writePng(join(outDir, `${stem}.input.png`), base);

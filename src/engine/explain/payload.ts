@@ -105,7 +105,8 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
 /** The PNG files the CLI wrote for a payload: one per method id, and the counterfactual with its signed difference. */
 export interface ReportFiles {
   methods: Record<string, string>;
-  counterfactual?: { png: string; diffPng: string };
+  /** png and diffPng at display scale; modelPng is the counterfactual itself at the model's input resolution. */
+  counterfactual?: { png: string; diffPng: string; modelPng: string };
 }
 
 /** `explain --json`: the payload reshaped for a reader of one image's report, in the documented snake_case names. */
