@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ARCHITECTURES, getArchitecture } from '../src/engine/models/zoo';
 import { splitTrainVal, subset, type ImageDataset } from '../src/engine/data/datasets';
 import { train, type TrainEvent } from '../src/engine/training/trainer';
-import { getPreset } from '../src/engine/training/presets';
+import { getPreset, presetModelOptions } from '../src/engine/training/presets';
 import { writeFileAtomic, writeJsonAtomic } from '../src/engine/io/atomicFs';
 
 export interface ZooRow {
@@ -126,10 +126,7 @@ export async function runZooBench(o: ZooBenchOptions): Promise<ZooRow[]> {
       continue;
     }
     const arch = getArchitecture(id);
-    const modelOptions = {
-      ...Object.fromEntries(Object.entries(preset.modelOptions).filter(([k]) => k in arch.options)),
-      ...arch.backbone.zooOptions,
-    };
+    const modelOptions = presetModelOptions(preset, arch);
     const runDir = join(o.runsDir, id);
     const resume = existsSync(join(runDir, 'checkpoint.json'));
     const spent = resume ? (JSON.parse(readFileSync(join(runDir, 'checkpoint.json'), 'utf8')) as { seconds: number }).seconds : 0;

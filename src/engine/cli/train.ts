@@ -5,7 +5,7 @@ import { train, type LearningRateSchedule } from '../training/trainer';
 import { stageFolder } from '../io/stagedFolder';
 import { abortOnSigint, reportRun } from './trainOutput';
 import { secondThreadPays } from '../parallel/replica';
-import { getPreset } from '../training/presets';
+import { getPreset, presetModelOptions } from '../training/presets';
 import { XaiLensError } from '../errors';
 import { startBackend, type Io } from './common';
 import { numberFlag, optionsFromFlags, requireFlag, stringFlag } from './flags';
@@ -20,9 +20,9 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
   const epochs = numberFlag(values, 'epochs', preset.epochs, { integer: true, min: 1 });
   const batchSize = numberFlag(values, 'batch-size', preset.batchSize, { integer: true, min: 1, max: 4096 });
   const learningRate = numberFlag(values, 'lr', preset.learningRate, { min: 0 });
-  // The preset's architecture options where this architecture has them, then the flags given.
+  // The preset's architecture options, then the flags given.
   const modelOptions = {
-    ...Object.fromEntries(Object.entries(preset.modelOptions).filter(([k]) => k in arch.options)),
+    ...presetModelOptions(preset, arch),
     ...optionsFromFlags(values, arch.options, ARCHITECTURES.map((a) => a.options), arch.id),
   };
   const seed = numberFlag(values, 'seed', 1, { integer: true });

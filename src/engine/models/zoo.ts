@@ -39,8 +39,8 @@ export interface BackboneSpec extends Descriptor {
   /** Builds a classifier ending in a `logits` Dense layer and a `probs` softmax. */
   build(args: BackboneArgs): tf.LayersModel;
   /**
-   * Options `npm run bench:zoo` trains the backbone with on 28×28 MNIST, over the default preset's: a width at which
-   * a row costs 4–18 M MACs per image, so the whole grid trains in one sitting on two cores.
+   * Options the training presets (train, bench:zoo) give this backbone over their own: a width at which a 28×28 model
+   * costs 4–18 M MACs per image, so the whole grid trains in one sitting on two cores.
    */
   zooOptions?: OptionValues;
 }

@@ -1,5 +1,6 @@
 /** Named training recipes. `default` is the recipe that produced the bundled model (npm run train:default). */
 import { XaiLensError } from '../errors';
+import type { Architecture } from '../models/zoo';
 import type { AugmentationOptions, LearningRateSchedule } from './trainer';
 
 export interface Preset {
@@ -42,6 +43,11 @@ export const PRESETS: Record<string, Preset> = {
     earlyStoppingPatience: 10,
   },
 };
+
+/** A preset's architecture options where the architecture has them, then its backbone's own (zooOptions). */
+export function presetModelOptions(preset: Preset, arch: Architecture): Record<string, unknown> {
+  return { ...Object.fromEntries(Object.entries(preset.modelOptions).filter(([k]) => k in arch.options)), ...arch.backbone.zooOptions };
+}
 
 export function getPreset(name: string | undefined): Preset {
   const key = name ?? 'default';
