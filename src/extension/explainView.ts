@@ -6,7 +6,8 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, extname } from 'node:path';
+import { basename, dirname, extname, relative } from 'node:path';
+import { sidecarContent } from '../shared/modelFormats';
 import type { CounterfactualMethod, ExplainResultPayload, FromWebview, ToWebview } from '../shared/protocol';
 import { PANELS } from '../shared/panels';
 import { type EngineClient, EngineError } from './engineClient';
@@ -37,6 +38,7 @@ export class ExplainView implements vscode.Disposable {
   private readonly channel: PanelChannel<ToWebview, FromWebview>;
   private readonly cache: ResultCache;
   private locked = false;
+  private readonly saveListener: vscode.Disposable;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -47,6 +49,7 @@ export class ExplainView implements vscode.Disposable {
     private readonly options: ExplainViewOptions = {},
   ) {
     this.cache = options.cache ?? new ResultCache();
+    this.saveListener = vscode.workspace.onDidSaveTextDocument((doc) => this.onSaved(doc));
     this.channel = new PanelChannel(context, webview, PANELS.explain, (m) => void this.onMessage(m), `Explain ${basename(imageUri.fsPath)}`);
   }
 
@@ -125,6 +128,9 @@ export class ExplainView implements vscode.Disposable {
         break;
       case 'savePng':
         await this.savePng(m.name, m.dataUrl);
+        break;
+      case 'editModelSettings':
+        await this.editModelSettings();
         break;
     }
   }
@@ -220,8 +226,45 @@ export class ExplainView implements vscode.Disposable {
     return this.lastResult;
   }
 
+  /**
+   * Opens the model's sidecar beside it, first writing one with the values in use when it has none. Saving it
+   * explains the image again with the new settings (the engine reads a changed sidecar on its next request).
+   */
+  private async editModelSettings(): Promise<void> {
+    const model = this.lastResult?.model;
+    const sidecar = model?.details?.sidecar;
+    if (!model?.details || !sidecar) {
+      this.post({ type: 'error', message: 'this model has no settings file (it was read from the debugger)' });
+      return;
+    }
+    if (!relative(this.context.extensionUri.fsPath, sidecar.path).startsWith('..')) {
+      this.post({ type: 'error', message: "the bundled model's settings are part of the extension; copy its folder to change them" });
+      return;
+    }
+    const uri = vscode.Uri.file(sidecar.path);
+    try {
+      if (!sidecar.exists) {
+        const present = await Promise.resolve(vscode.workspace.fs.stat(uri)).then(() => true, () => false);
+        if (!present) await vscode.workspace.fs.writeFile(uri, Buffer.from(sidecarContent(model.name, model.classNames, model.details)));
+      }
+      await vscode.window.showTextDocument(uri, { preview: false, viewColumn: vscode.ViewColumn.One });
+    } catch (e) {
+      this.post({ type: 'error', message: `cannot open ${sidecar.path}: ${(e as Error).message}` });
+    }
+  }
+
+  /** A saved sidecar of the model on show: cached results of that model are stale. */
+  private onSaved(doc: vscode.TextDocument): void {
+    if (doc.uri.fsPath !== this.lastResult?.model.details?.sidecar?.path) return;
+    this.cache.dropModel(this.modelDir);
+    this.lastResult = undefined;
+    this.sendInit();
+    void this.explain({});
+  }
+
   dispose(): void {
     this.running?.source.cancel();
+    this.saveListener.dispose();
     this.channel.dispose();
   }
 }

@@ -43,6 +43,12 @@ export class ResultCache {
     while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
   }
 
+  /** Forgets every result of one model (its settings changed). */
+  dropModel(modelDir: string): void {
+    const dir = resolve(modelDir);
+    for (const key of [...this.entries.keys()]) if ((JSON.parse(key) as unknown[])[2] === dir) this.entries.delete(key);
+  }
+
   get size(): number {
     return this.entries.size;
   }

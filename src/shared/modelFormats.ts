@@ -62,6 +62,18 @@ export interface ModelDetails {
   alphaBackground: { rgb: [number, number, number]; reason: string };
   /** Things the importer decided that a user may want to know (one line each). */
   notes: string[];
+  /** The sidecar the model's settings were read from, or where one would be read from (absent: in-memory models). */
+  sidecar?: { path: string; exists: boolean };
+}
+
+/**
+ * A sidecar (`xai-lens.json`) holding what a model uses now, for a user to edit: every field the engine reads, so
+ * none has to be looked up. The engine checks it on load (validateSidecar) and names a bad field.
+ */
+export function sidecarContent(name: string, classNames: readonly string[], details: ModelDetails): string {
+  const { range, mean, std, channelOrder, background } = details.preprocessing;
+  const preprocessing = { range, ...(mean ? { mean } : {}), ...(std ? { std } : {}), channelOrder, ...(background ? { background } : {}) };
+  return JSON.stringify({ name, preprocessing, classNames, ...(details.displayNames ? { displayNames: details.displayNames } : {}) }, null, 2) + '\n';
 }
 
 /** The card `xai-lens info` prints and *Show Model Card* opens for a model not trained by XAI Lens. */

@@ -276,4 +276,6 @@ export type FromWebview =
   | { type: 'explain'; target?: number; layer?: string; counterfactual: CounterfactualMethod }
   | { type: 'cancel' }
   | { type: 'lock'; locked: boolean }
-  | { type: 'savePng'; name: string; dataUrl: string };
+  | { type: 'savePng'; name: string; dataUrl: string }
+  /** Open the model's sidecar (xai-lens.json), created with the values in use when there is none. */
+  | { type: 'editModelSettings' };

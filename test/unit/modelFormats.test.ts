@@ -12,7 +12,9 @@ import * as ort from 'onnxruntime-node';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { initBackend } from '../../src/engine/backend/backends';
 import { detectModelFormat, importModel } from '../../src/engine/io/modelFormats';
-import { alphaBackground, parseClassesJson } from '../../src/engine/io/modelMetadata';
+import { alphaBackground, parseClassesJson, validateSidecar } from '../../src/engine/io/modelMetadata';
+import { sidecarContent } from '../../src/shared/modelFormats';
+import { EngineService } from '../../src/engine/process/service';
 import { importedModelCard } from '../../src/engine/io/importedCard';
 import { loadModel } from '../../src/engine/io/modelFolder';
 import { createModelView } from '../../src/engine/explain/modelView';
@@ -125,6 +127,35 @@ describe('model formats', () => {
       writeFileSync(join(t.dir, 'xai-lens.json'), JSON.stringify({ classes: [] }));
       assert.match(await importError(file), /xai-lens\.json: unknown field "classes"/);
     } finally {
+      t.cleanup();
+    }
+  });
+
+  it('editing the sidecar the panel writes (sidecarContent) takes effect on the engine\'s next request', async () => {
+    const t = tempDir();
+    const service = new EngineService();
+    try {
+      const file = join(t.dir, 'net.onnx');
+      copyFileSync(join(ONNX, 'cnn28.onnx'), file);
+      const first = await service.loadModel(file);
+      const sidecar = first.details!.sidecar!;
+      assert.deepEqual(sidecar, { path: `${file}.xai-lens.json`, exists: false });
+      assert.equal(first.details!.preprocessingSource, 'default');
+      // What the panel's Edit Model Settings creates: today's values, which the engine reads back unchanged…
+      const content = JSON.parse(sidecarContent(first.name, first.classNames, first.details!)) as { classNames: string[]; preprocessing: { range: number[] } };
+      assert.deepEqual(validateSidecar(content, sidecar.path), content);
+      // …then the user's edit.
+      content.classNames = content.classNames.map((c) => `digit ${c}`);
+      content.preprocessing.range = [0, 255];
+      writeFileSync(sidecar.path, JSON.stringify(content));
+      const second = await service.loadModel(file);
+      assert.equal(second.classNames[7], 'digit 7');
+      assert.deepEqual(second.details!.preprocessing.range, [0, 255]);
+      assert.deepEqual(second.details!.sidecar, { path: sidecar.path, exists: true });
+      assert.equal(second.details!.preprocessingSource, 'sidecar');
+      assert.equal(await service.loadModel(file), await service.loadModel(file), 'unchanged files: the loaded model is kept');
+    } finally {
+      service.dispose();
       t.cleanup();
     }
   });

@@ -13,7 +13,7 @@ import { XaiLensError } from '../errors';
 import { MODEL_CARD_JSON, MODEL_JSON, loadModel as loadLayersFolder, readModelCard } from './modelFolder';
 import { importOnnx, OnnxImportError } from './onnx/onnxModel';
 import { wrapGraphModel, GraphImportError } from './tfjsGraph';
-import { alphaBackground, inferPreprocessing, isIdentity, mergePreprocessing, readModelMetadata, SIDECAR } from './modelMetadata';
+import { alphaBackground, inferPreprocessing, isIdentity, mergePreprocessing, readModelMetadata, sidecarCandidates, SIDECAR } from './modelMetadata';
 import { importKeras, KerasImportError } from './keras/kerasModel';
 import { LARGE_MODEL_BYTES, MODEL_FORMATS, type ModelDetails, type ModelFormatId, type Preprocessing, type SettingSource } from '../../shared/modelFormats';
 import type { ModelCard } from '../modelCard';
@@ -413,6 +413,7 @@ export async function importModel(path: string, opts: ImportOptions = {}): Promi
         displayNames,
         alphaBackground: alphaBackground(pre, inputShape[2]),
         notes,
+        sidecar: { path: meta.sidecarPath ?? sidecarCandidates(found.path, found.isFolder)[0], exists: meta.sidecarPath !== undefined },
       },
     };
   } catch (e) {

@@ -3,7 +3,7 @@
  * `xai-lens.json` beside the model (or `<model file>.xai-lens.json`), or from `labels.txt` / `classes.json`. Where
  * nothing says, preprocessing is inferred (see `inferPreprocessing`) and reported as such.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { XaiLensError } from '../errors';
 import type { Preprocessing, SettingSource } from '../../shared/modelFormats';
@@ -95,12 +95,32 @@ export function parseClassesJson(raw: unknown, file: string): { classNames: stri
   throw new XaiLensError('must be an array of class names or an object from class index to name', file);
 }
 
+/** Where a model's sidecar may be, in the order they are read; the first is where a new one goes. */
+export function sidecarCandidates(modelPath: string, isFolder: boolean): string[] {
+  const dir = isFolder ? modelPath : dirname(modelPath);
+  return isFolder ? [join(dir, SIDECAR)] : [`${modelPath}.${SIDECAR}`, join(dir, `${basename(modelPath).replace(/\.[^.]+$/, '')}.${SIDECAR}`), join(dir, SIDECAR)];
+}
+
+/** Changes whenever a file readModelMetadata reads appears, disappears or is written: a loaded model is stale then. */
+export function metadataStamp(modelPath: string, isFolder: boolean): string {
+  const dir = isFolder ? modelPath : dirname(modelPath);
+  return [...sidecarCandidates(modelPath, isFolder), join(dir, 'labels.txt'), join(dir, 'classes.json')]
+    .map((p) => {
+      try {
+        const st = statSync(p);
+        return `${st.size}:${st.mtimeMs}`;
+      } catch {
+        return '-';
+      }
+    })
+    .join('|');
+}
+
 /** Sidecar, labels.txt or classes.json beside a model (file or folder). Bad files fail with one line naming them. */
 export function readModelMetadata(modelPath: string, isFolder: boolean): ModelMetadata {
   const dir = isFolder ? modelPath : dirname(modelPath);
   const out: ModelMetadata = {};
-  const candidates = isFolder ? [join(dir, SIDECAR)] : [`${modelPath}.${SIDECAR}`, join(dir, `${basename(modelPath).replace(/\.[^.]+$/, '')}.${SIDECAR}`), join(dir, SIDECAR)];
-  const sidecarPath = candidates.find((p) => existsSync(p));
+  const sidecarPath = sidecarCandidates(modelPath, isFolder).find((p) => existsSync(p));
   if (sidecarPath) {
     out.sidecar = validateSidecar(readJson(sidecarPath), sidecarPath);
     out.sidecarPath = sidecarPath;

@@ -19,7 +19,9 @@ import type { ExplainFolderParams, ExplainFolderResult, FolderItemParams } from 
 import type { RasterImage } from '../image/imageMath';
 import { prepareNativeForward, type NativeForward } from '../native/nativeForward';
 import { loadOrt, ortThreads } from '../native/ort';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { metadataStamp } from '../io/modelMetadata';
 import { loadDataset, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
 import type { MistakeParams, MistakesParams, MistakesReport } from '../../shared/mistakes';
@@ -56,6 +58,12 @@ interface WarmModel {
   view: ModelViewImpl;
   imported: ImportedModel;
   info: ModelInfo;
+  /** metadataStamp of the model's sidecar and class files when it was loaded (files on disk only). */
+  stamp?: string;
+}
+
+function stampOf(path: string): string {
+  return metadataStamp(path, statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false);
 }
 
 export class EngineService {
@@ -104,10 +112,16 @@ export class EngineService {
     const inMemory = dir.startsWith(MEMORY_PREFIX);
     const key = inMemory ? dir : resolve(dir);
     let m = this.models.get(key);
+    // An edited sidecar (the panel's Edit Model Settings) takes effect on the next request: the model is read again.
+    // The old one is not disposed: an explanation still running may hold it (a few MB kept per edit).
+    if (m?.stamp !== undefined && m.stamp !== stampOf(m.imported.path)) {
+      this.models.delete(key);
+      m = undefined;
+    }
     if (!m && inMemory) throw new XaiLensError(`the model ${dir.slice(MEMORY_PREFIX.length)} read from the debugger is no longer loaded; read it again`);
     if (!m) {
       const imported = await importModel(key, { allowLarge });
-      m = this.warmModel(imported, (await prepareNativeForward(imported.model)).forward);
+      m = { ...this.warmModel(imported, (await prepareNativeForward(imported.model)).forward), stamp: stampOf(imported.path) };
       this.models.set(key, m);
     }
     return m;

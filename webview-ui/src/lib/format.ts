@@ -1,5 +1,6 @@
 /** Text for the explain panel: numbers, names and rankings. Pure, DOM-free. */
 import type { MethodMetrics } from '../../../src/shared/protocol';
+import type { Preprocessing } from '../../../src/shared/modelFormats';
 
 export interface Ranked {
   index: number;
@@ -73,4 +74,14 @@ export function metricVerdict(m: MethodMetrics): MetricVerdict {
     deletionBetter: m.deletionAuc < m.randomDeletionAuc,
     insertionBetter: m.insertionAuc > m.randomInsertionAuc,
   };
+}
+
+/** A model's preprocessing in one line: "[0, 255] BGR − mean [103.94, 116.78, 123.68]", "[-1, 1] RGB", … */
+export function formatPreprocessing(p: Preprocessing): string {
+  const list = (v: number[]) => `[${v.map((x) => Number(x.toFixed(3))).join(', ')}]`;
+  const parts = [`${list(p.range)} ${p.channelOrder.toUpperCase()}`];
+  if (p.mean) parts.push(`− mean ${list(p.mean)}`);
+  if (p.std) parts.push(`÷ std ${list(p.std)}`);
+  if (p.background && p.background !== 'any') parts.push(`${p.background} background`);
+  return parts.join(' ');
 }
