@@ -114,6 +114,13 @@ function weightsByName(layer: tf.layers.Layer): Map<string, tf.Tensor> {
   return m;
 }
 
+/** A custom layer's weight by its path inside the layer ("mlp1/kernel"): the last segment alone is ambiguous there. */
+function weightAt(layer: tf.layers.Layer, path: string): tf.Tensor {
+  const i = layer.weights.findIndex((v) => v.originalName === path || v.originalName.endsWith(`/${path}`));
+  if (i < 0) throw new XaiLensError(`ONNX export: layer "${layer.name}" (${layer.getClassName()}) has no weight ${path}`);
+  return layer.getWeights()[i];
+}
+
 function data(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
@@ -316,12 +323,7 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
   },
   CBAM(g, layer, [x]) {
     const cfg = layer.getConfig() as Config;
-    const values = layer.getWeights();
-    const w = (suffix: string): tf.Tensor => {
-      const i = layer.weights.findIndex((v) => v.originalName.endsWith(suffix));
-      if (i < 0) throw new XaiLensError(`ONNX export: layer "${layer.name}" (CBAM) has no weight ${suffix}`);
-      return values[i];
-    };
+    const w = (path: string): tf.Tensor => weightAt(layer, path);
     const [w1, b1, w2, b2, sk] = ['mlp1/kernel', 'mlp1/bias', 'mlp2/kernel', 'mlp2/bias', 'spatial/kernel'].map(w);
     const c = b2.size;
     const mlp = (pooled: string, hint: string) =>
