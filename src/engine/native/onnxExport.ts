@@ -186,6 +186,29 @@ function dense(g: GraphBuilder, x: Value, kernel: tf.Tensor, bias: tf.Tensor | u
   return { name: g.op('Gemm', inputs), rank: 2 };
 }
 
+/** A 1×1 convolution with bias from a Keras [1, 1, ci, co] kernel, NCHW. */
+function pointwise(g: GraphBuilder, x: Value, kernel: tf.Tensor, bias: tf.Tensor, hint: string): string {
+  const k = convKernel(kernel);
+  return g.op('Conv', [x.name, g.floats(`${hint}/kernel`, k.data, k.dims), g.floats(`${hint}/bias`, data(bias), [bias.size])], { kernel_shape: [1, 1] }, hint);
+}
+
+/** [N, C, H, W] → [N, rows, H·W]: positions in row-major (h, w) order, as TF.js numbers them in NHWC. */
+function positions(g: GraphBuilder, x: string, rows: number): string {
+  return g.op('Reshape', [x, g.ints('shape', [0, rows, -1])]);
+}
+
+/**
+ * Layer normalization over the last axis of a 2-D tensor, (x − mean)/√(var + ε)·γ + β with the biased variance, as
+ * tf.moments gives it; written out because ONNX's LayerNormalization needs opset 17.
+ */
+function layerNorm(g: GraphBuilder, x: Value, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, hint: string): Value {
+  const centred = g.op('Sub', [x.name, g.op('ReduceMean', [x.name], { axes: [-1], keepdims: 1 })]);
+  const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], { axes: [-1], keepdims: 1 });
+  const normed = g.op('Div', [centred, g.op('Sqrt', [g.op('Add', [variance, g.floats(`${hint}/epsilon`, [epsilon], [])])])]);
+  const n = gamma.size;
+  return { name: g.op('Add', [g.op('Mul', [normed, g.floats(`${hint}/gamma`, data(gamma), [n])]), g.floats(`${hint}/beta`, data(beta), [n])]), rank: 2 };
+}
+
 function elementwise(op: string): LayerExporter {
   return (g, layer, xs) => {
     if (xs.some((x) => x.rank !== xs[0].rank)) throw new XaiLensError(`ONNX export: layer "${layer.name}" mixes inputs of rank ${xs.map((x) => x.rank).join(', ')}`);
@@ -350,6 +373,31 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
       });
     }
     return { name: g.op('Mul', [xc, g.op('Sigmoid', [conv])]), rank: 4 };
+  },
+  PAM(g, layer, [x]) {
+    const w = (path: string): tf.Tensor => weightAt(layer, path);
+    const project = (what: string): string => positions(g, pointwise(g, x, w(`${what}/kernel`), w(`${what}/bias`), `${layer.name}/${what}`), w(`${what}/bias`).size);
+    const [q, k, v] = ['query', 'key', 'value'].map(project);
+    const t = (name: string): string => g.op('Transpose', [name], { perm: [0, 2, 1] });
+    // Row i: softmax over positions j of q_i · k_j, unscaled as in DANet.
+    const attention = g.op('Softmax', [g.op('MatMul', [t(q), k])], { axis: -1 });
+    // out_i = Σ_j A_ij v_j as A · vᵀ, positions first: transposing v and the result (C × H·W each) costs less time and
+    // memory than transposing A (H·W × H·W) to stay channels first.
+    const out = g.op('Reshape', [t(g.op('MatMul', [attention, t(v)])), g.op('Shape', [x.name])]);
+    return { name: g.op('Add', [g.op('Mul', [out, g.floats(`${layer.name}/gamma`, data(w('gamma')), [1])]), x.name]), rank: 4 };
+  },
+  GCBlock(g, layer, [x]) {
+    const w = (path: string): tf.Tensor => weightAt(layer, path);
+    const c = w('transform2/bias').size;
+    const logits = positions(g, pointwise(g, x, w('mask/kernel'), w('mask/bias'), `${layer.name}/mask`), 1);
+    // The [N, 1, H·W] mask read as a column [N, H·W, 1]: the same memory, so a Reshape rather than a Transpose.
+    const mask = g.op('Reshape', [g.op('Softmax', [logits], { axis: -1 }), g.ints('shape', [0, -1, 1])]);
+    const context = flatten2d(g, g.op('MatMul', [positions(g, x.name, c), mask]));
+    const t1 = dense(g, context, w('transform1/kernel'), w('transform1/bias'), `${layer.name}/transform1`);
+    const epsilon = Number((layer.getConfig() as Config).epsilon ?? 1e-5);
+    const hidden = activation(g, 'relu', layerNorm(g, t1, w('ln/gamma'), w('ln/beta'), epsilon, `${layer.name}/ln`), layer.name);
+    const t = dense(g, hidden, w('transform2/kernel'), w('transform2/bias'), `${layer.name}/transform2`);
+    return { name: g.op('Add', [x.name, g.op('Reshape', [t.name, g.ints('shape', [0, c, 1, 1])])]), rank: 4 };
   },
 };
 
