@@ -1,5 +1,5 @@
 /**
- * The tfjs-layers → ONNX exporter against TF.js: every layer class it covers, the zoo's architectures with their
+ * The tfjs-layers → ONNX exporter against TF.js: every layer class it covers, the zoo's architectures with all their
  * attention modules, a nested model, at 28×28 and 224×224×3; the probe check and the fallback to TF.js.
  */
 import * as assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { createOrtSession, loadOrt } from '../../src/engine/native/ort';
 import { prepareNativeForward } from '../../src/engine/native/nativeForward';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/zoo';
-import { CBAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
+import { CBAM, GCBlock, PAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
 import { tempDir } from './helpers';
 
 type Sym = tf.SymbolicTensor;
@@ -37,7 +37,10 @@ function parity(model: tf.LayersModel): number {
   }
 }
 
-/** A model of one layer (plus what it needs around it) on a 4-D input; weights randomised so none is trivial. */
+/**
+ * A model of one layer (plus what it needs around it) on a 4-D input; weights randomised so none is trivial (PAM's γ
+ * and GC's last transform start at zero, which would make either block the identity).
+ */
 function around(shape: number[], body: (x: Sym) => Sym): tf.LayersModel {
   const input = tf.input({ shape });
   const model = tf.model({ inputs: input, outputs: body(input) });
@@ -47,8 +50,10 @@ function around(shape: number[], body: (x: Sym) => Sym): tf.LayersModel {
     if (!ws.length) continue;
     layer.setWeights(ws.map((w) => {
       const name = layer.weights[ws.indexOf(w)].originalName;
-      // Variances must stay positive.
-      return name.endsWith('moving_variance') ? tf.randomUniform(w.shape, 0.5, 1.5, 'float32', seed++) : tf.randomNormal(w.shape, 0, 0.5, 'float32', seed++);
+      // Variances must stay positive; a layer norm's scale too, or the ReLU after GC's may pass no unit at all.
+      return name.endsWith('moving_variance') || name.endsWith('ln/gamma')
+        ? tf.randomUniform(w.shape, 0.5, 1.5, 'float32', seed++)
+        : tf.randomNormal(w.shape, 0, 0.5, 'float32', seed++);
     }));
   }
   return model;
@@ -114,7 +119,28 @@ const CASES: Record<string, [string, () => tf.LayersModel][]> = {
     ['kernel 7 and 3, batch-normalised gate', () => around([9, 9, 16], (x) => apply(new CBAM({ kernelSize: 3, seed: 2 }), apply(new CBAM({ kernelSize: 7, ratio: 2, seed: 1 }), x)))],
     ['gate with bias (configs saved before the published form)', () => around([7, 7, 16], (x) => apply(new CBAM({ kernelSize: 3, ratio: 2, seed: 3, spatialBatchNorm: false }), x))],
   ],
+  // Non-square maps, so that a wrong order of positions shows.
+  PAM: [
+    ['ratio 8 (DANet), 6×5', () => around([6, 5, 16], (x) => apply(new PAM({ seed: 1 }), x))],
+    ['ratio 2 after a stride-2 conv, 4×7', () => around([8, 13, 3], (x) => apply(new PAM({ ratio: 2, seed: 2 }), apply(L.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same' }), x)))],
+  ],
+  GCBlock: [
+    ['ratio 4, 7×6', () => around([7, 6, 32], (x) => apply(new GCBlock({ ratio: 4, seed: 1 }), x))],
+    ['two units, ε 0.5 (ε must be the layer\'s)', () => around([5, 4, 16], (x) => apply(new GCBlock({ minUnits: 2, epsilon: 0.5, seed: 2 }), x))],
+  ],
 };
+
+/** Classes whose zero-initialised weights make a freshly built block the identity. */
+const IDENTITY_AT_INIT = ['PAM', 'GCBlock'];
+
+/** Gives those blocks' all-zero weights values, so that a zoo model's attention takes part in the comparison. */
+function wakeAttention(model: tf.LayersModel): void {
+  let seed = 31;
+  for (const layer of model.layers) {
+    if (!IDENTITY_AT_INIT.includes(layer.getClassName())) continue;
+    layer.setWeights(layer.getWeights().map((w) => (w.dataSync().every((v) => v === 0) ? tf.randomNormal(w.shape, 0, 0.1, 'float32', seed++) : w)));
+  }
+}
 
 describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
   this.timeout(120_000);
@@ -125,6 +151,25 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
   it('has a parity case for every layer class it exports', () => {
     const missing = EXPORTABLE_LAYERS.filter((cls) => !CASES[cls]);
     assert.deepEqual(missing, []);
+  });
+
+  it('PAM and GC cases add a term that depends on the input (neither the identity nor a constant)', () => {
+    for (const cls of IDENTITY_AT_INIT) {
+      for (const [what, build] of CASES[cls]) {
+        const model = build();
+        const layer = model.layers.find((l) => l.getClassName() === cls)!;
+        const probe = tf.model({ inputs: model.inputs, outputs: [layer.input as Sym, layer.output as Sym] });
+        const x = tf.randomUniform([2, ...(model.inputs[0].shape.slice(1) as number[])], -1, 2, 'float32', 7);
+        const spread = tf.tidy(() => {
+          const [before, after] = probe.predict(x) as tf.Tensor[];
+          const [a, b] = tf.split(tf.sub(after, before), 2);
+          return tf.max(tf.abs(tf.sub(a, b))).dataSync()[0];
+        });
+        assert.ok(spread > 1e-2, `${cls} (${what}) adds terms that differ between two images by at most ${spread}`);
+        x.dispose();
+        model.dispose();
+      }
+    }
   });
 
   for (const [cls, cases] of Object.entries(CASES)) {
@@ -139,13 +184,16 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
     }
   }
 
-  // Attention kinds without an exporter (PAM, GC) are refused by name; the forward pass then stays on TF.js.
+  // Every architecture, every attention kind included: none falls back to TF.js.
   for (const arch of ARCHITECTURES) {
-    it(`${arch.id}: 28×28 probabilities within 1e-5, or refused by class name`, () => {
+    it(`${arch.id}: 28×28 probabilities on ONNX Runtime within 1e-5`, () => {
       const model = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35, ...(arch.attention ? { attach: 'every' } : {}) }, seed: 3 });
-      const unsupported = model.layers.map((l) => l.getClassName()).find((c) => c !== 'InputLayer' && !LAYER_EXPORTERS[c]);
-      if (unsupported) assert.throws(() => exportOnnx(model), new RegExp(`of class ${unsupported} is not supported$`));
-      else assert.ok(parity(model) <= 1e-5);
+      const classes = new Set(model.layers.map((l) => l.getClassName()));
+      assert.deepEqual([...classes].filter((c) => c !== 'InputLayer' && !LAYER_EXPORTERS[c]), []);
+      if (arch.attention) assert.ok(classes.has(arch.attention.className), `${arch.id} holds a ${arch.attention.className}`);
+      wakeAttention(model);
+      const err = parity(model);
+      assert.ok(err <= 1e-5, `max difference ${err}`);
       model.dispose();
     });
   }

@@ -114,6 +114,13 @@ function weightsByName(layer: tf.layers.Layer): Map<string, tf.Tensor> {
   return m;
 }
 
+/** A custom layer's weight by its path inside the layer ("mlp1/kernel"): the last segment alone is ambiguous there. */
+function weightAt(layer: tf.layers.Layer, path: string): tf.Tensor {
+  const i = layer.weights.findIndex((v) => v.originalName === path || v.originalName.endsWith(`/${path}`));
+  if (i < 0) throw new XaiLensError(`ONNX export: layer "${layer.name}" (${layer.getClassName()}) has no weight ${path}`);
+  return layer.getWeights()[i];
+}
+
 function data(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
@@ -177,6 +184,29 @@ function dense(g: GraphBuilder, x: Value, kernel: tf.Tensor, bias: tf.Tensor | u
   const inputs = [x.name, g.floats(`${hint}/kernel`, data(kernel), [i, o])];
   if (bias) inputs.push(g.floats(`${hint}/bias`, data(bias), [o]));
   return { name: g.op('Gemm', inputs), rank: 2 };
+}
+
+/** A 1×1 convolution with bias from a Keras [1, 1, ci, co] kernel, NCHW. */
+function pointwise(g: GraphBuilder, x: Value, kernel: tf.Tensor, bias: tf.Tensor, hint: string): string {
+  const k = convKernel(kernel);
+  return g.op('Conv', [x.name, g.floats(`${hint}/kernel`, k.data, k.dims), g.floats(`${hint}/bias`, data(bias), [bias.size])], { kernel_shape: [1, 1] }, hint);
+}
+
+/** [N, C, H, W] → [N, rows, H·W]: positions in row-major (h, w) order, as TF.js numbers them in NHWC. */
+function positions(g: GraphBuilder, x: string, rows: number): string {
+  return g.op('Reshape', [x, g.ints('shape', [0, rows, -1])]);
+}
+
+/**
+ * Layer normalization over the last axis of a 2-D tensor, (x − mean)/√(var + ε)·γ + β with the biased variance, as
+ * tf.moments gives it; written out because ONNX's LayerNormalization needs opset 17.
+ */
+function layerNorm(g: GraphBuilder, x: Value, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number, hint: string): Value {
+  const centred = g.op('Sub', [x.name, g.op('ReduceMean', [x.name], { axes: [-1], keepdims: 1 })]);
+  const variance = g.op('ReduceMean', [g.op('Mul', [centred, centred])], { axes: [-1], keepdims: 1 });
+  const normed = g.op('Div', [centred, g.op('Sqrt', [g.op('Add', [variance, g.floats(`${hint}/epsilon`, [epsilon], [])])])]);
+  const n = gamma.size;
+  return { name: g.op('Add', [g.op('Mul', [normed, g.floats(`${hint}/gamma`, data(gamma), [n])]), g.floats(`${hint}/beta`, data(beta), [n])]), rank: 2 };
 }
 
 function elementwise(op: string): LayerExporter {
@@ -316,12 +346,7 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
   },
   CBAM(g, layer, [x]) {
     const cfg = layer.getConfig() as Config;
-    const values = layer.getWeights();
-    const w = (suffix: string): tf.Tensor => {
-      const i = layer.weights.findIndex((v) => v.originalName.endsWith(suffix));
-      if (i < 0) throw new XaiLensError(`ONNX export: layer "${layer.name}" (CBAM) has no weight ${suffix}`);
-      return values[i];
-    };
+    const w = (path: string): tf.Tensor => weightAt(layer, path);
     const [w1, b1, w2, b2, sk] = ['mlp1/kernel', 'mlp1/bias', 'mlp2/kernel', 'mlp2/bias', 'spatial/kernel'].map(w);
     const c = b2.size;
     const mlp = (pooled: string, hint: string) =>
@@ -348,6 +373,31 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
       });
     }
     return { name: g.op('Mul', [xc, g.op('Sigmoid', [conv])]), rank: 4 };
+  },
+  PAM(g, layer, [x]) {
+    const w = (path: string): tf.Tensor => weightAt(layer, path);
+    const project = (what: string): string => positions(g, pointwise(g, x, w(`${what}/kernel`), w(`${what}/bias`), `${layer.name}/${what}`), w(`${what}/bias`).size);
+    const [q, k, v] = ['query', 'key', 'value'].map(project);
+    const t = (name: string): string => g.op('Transpose', [name], { perm: [0, 2, 1] });
+    // Row i: softmax over positions j of q_i · k_j, unscaled as in DANet.
+    const attention = g.op('Softmax', [g.op('MatMul', [t(q), k])], { axis: -1 });
+    // out_i = Σ_j A_ij v_j as A · vᵀ, positions first: transposing v and the result (C × H·W each) costs less time and
+    // memory than transposing A (H·W × H·W) to stay channels first.
+    const out = g.op('Reshape', [t(g.op('MatMul', [attention, t(v)])), g.op('Shape', [x.name])]);
+    return { name: g.op('Add', [g.op('Mul', [out, g.floats(`${layer.name}/gamma`, data(w('gamma')), [1])]), x.name]), rank: 4 };
+  },
+  GCBlock(g, layer, [x]) {
+    const w = (path: string): tf.Tensor => weightAt(layer, path);
+    const c = w('transform2/bias').size;
+    const logits = positions(g, pointwise(g, x, w('mask/kernel'), w('mask/bias'), `${layer.name}/mask`), 1);
+    // The [N, 1, H·W] mask read as a column [N, H·W, 1]: the same memory, so a Reshape rather than a Transpose.
+    const mask = g.op('Reshape', [g.op('Softmax', [logits], { axis: -1 }), g.ints('shape', [0, -1, 1])]);
+    const context = flatten2d(g, g.op('MatMul', [positions(g, x.name, c), mask]));
+    const t1 = dense(g, context, w('transform1/kernel'), w('transform1/bias'), `${layer.name}/transform1`);
+    const epsilon = Number((layer.getConfig() as Config).epsilon ?? 1e-5);
+    const hidden = activation(g, 'relu', layerNorm(g, t1, w('ln/gamma'), w('ln/beta'), epsilon, `${layer.name}/ln`), layer.name);
+    const t = dense(g, hidden, w('transform2/kernel'), w('transform2/bias'), `${layer.name}/transform2`);
+    return { name: g.op('Add', [x.name, g.op('Reshape', [t.name, g.ints('shape', [0, c, 1, 1])])]), rank: 4 };
   },
 };
 
