@@ -29,6 +29,18 @@ describe('ResultCache', () => {
     assert.equal(c.get(req({ imagePath: join(tmp.dir, 'b.png') })), undefined);
   });
 
+  it('dropModel forgets every result of that model (its settings changed) and keeps the others', () => {
+    const c = new ResultCache();
+    c.set(req(), result(1));
+    c.set(req({ target: 2 }), result(2));
+    c.set(req({ modelDir: '/models/other' }), result(3));
+    c.dropModel('/models/m/');
+    assert.equal(c.get(req()), undefined);
+    assert.equal(c.get(req({ target: 2 })), undefined);
+    assert.equal(c.get(req({ modelDir: '/models/other' }))?.prediction.label, 3);
+    assert.equal(c.size, 1);
+  });
+
   it('an edited image (new size or modification time) is a new key', () => {
     const before = resultKey(req());
     utimesSync(image, new Date(2001, 1, 1), new Date(2001, 1, 1));

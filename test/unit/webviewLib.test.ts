@@ -16,7 +16,7 @@ import {
   upscaleFactor, upscaleRgba,
 } from '../../webview-ui/src/lib/image';
 import {
-  className, fileStem, formatMs, formatNumber, formatProbability, formatProgress, metricVerdict, pngName, topK,
+  className, fileStem, formatMs, formatNumber, formatPreprocessing, formatProbability, formatProgress, metricVerdict, pngName, topK,
 } from '../../webview-ui/src/lib/format';
 import {
   applyMessage, changeSettings, initialState, type PanelState, requestExplain, restoreState, selectedLayer,
@@ -252,6 +252,13 @@ describe('webview lib', () => {
   });
 
   describe('format', () => {
+    it('formatPreprocessing: range and channel order, then mean, std and background where set', () => {
+      assert.equal(formatPreprocessing({ range: [0, 1], channelOrder: 'rgb' }), '[0, 1] RGB');
+      assert.equal(formatPreprocessing({ range: [0, 255], mean: [103.939, 116.779, 123.68], channelOrder: 'bgr' }), '[0, 255] BGR − mean [103.939, 116.779, 123.68]');
+      assert.equal(formatPreprocessing({ range: [0, 1], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channelOrder: 'rgb' }), '[0, 1] RGB − mean [0.485, 0.456, 0.406] ÷ std [0.229, 0.224, 0.225]');
+      assert.equal(formatPreprocessing({ range: [-1, 1], channelOrder: 'rgb', background: 'dark' }), '[-1, 1] RGB dark background');
+    });
+
     it('topK: largest first, ties by index, non-finite last', () => {
       assert.deepEqual(topK([0.1, 0.5, 0.1, 0.3], 3).map((t) => t.index), [1, 3, 0]);
       assert.deepEqual(topK([NaN, 0.2, 0.8], 5).map((t) => t.index), [2, 1, 0]);
