@@ -33,7 +33,7 @@ export interface SamplePredictionWire {
 export type TrainingEvent =
   | {
       type: 'start'; epochs: number; startEpoch: number; trainCount: number; validationCount: number; params: number; macsPerImage: number;
-      classNames?: string[]; samples?: SampleWire[];
+      classNames?: string[]; samples?: SampleWire[]; notes?: string[];
     }
   | { type: 'progress'; epoch: number; epochs: number; batch: number; batches: number; loss: number; accuracy: number; imagesPerSecond: number; etaSeconds: number }
   | { type: 'epoch'; record: EpochRecordWire; improved: boolean; confusion?: number[][]; samples?: SamplePredictionWire[]; frozen?: number }

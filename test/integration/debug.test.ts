@@ -191,6 +191,14 @@ describe('XAI Lens while debugging', function () {
     assert.match(history[1], /^step 1 · tensors\.js:\d+$/);
     assert.equal(api.debug.watched()?.steps, 1);
 
+    // A watched value that changes shape is explained as it is now; its history entry says so.
+    const third = api.debug.nextWatchUpdate();
+    await vscode.commands.executeCommand('workbench.action.debug.continue');
+    const resized = await third;
+    assert.equal(resized.error, undefined, resized.error);
+    assert.deepEqual(resized.read?.shape, [112, 112, 3]);
+    assert.match(api.debug.panel()!.history.map((h) => h.label)[2], /^step 2 · tensors\.js:\d+ · shape \[224, 224, 3\] → \[112, 112, 3\]$/);
+
     // The session ends while a read is under way: one line, and the panel keeps the last good result.
     const kept = api.debug.panel()!.result;
     const pending = explain('image', { model: 'extension', methods: ['gradcam'] });

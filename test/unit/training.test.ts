@@ -81,6 +81,30 @@ describe('training', function () {
     model.dispose();
   });
 
+  it('a batch over the memory budget trains in the largest batch that fits, and the start event says so', async () => {
+    const dir = join(tmp.dir, 'small-budget');
+    const before = process.env.XAI_LENS_BATCH_MEMORY_MB;
+    // The model at α 0.5 holds ~1 MB of activations per 28×28 image (16 bytes a value): 6 MB fits a handful, not 32.
+    process.env.XAI_LENS_BATCH_MEMORY_MB = '6';
+    try {
+      const controller = new AbortController();
+      const events = await collect({ ...base(dir), epochs: 1, batchSize: 32, signal: controller.signal }, (ev) => {
+        if (ev.type === 'progress' && ev.batch >= 3) controller.abort();
+      });
+      const start = events[0] as Extract<TrainEvent, { type: 'start' }>;
+      assert.equal(start.notes?.length, 1);
+      const m = /^training: a batch of 32 would need ~\d+ MB, over the 6 MB budget; ran batches of (\d+)$/.exec(start.notes![0]);
+      assert.ok(m, start.notes![0]);
+      const fitted = Number(m[1]);
+      assert.ok(fitted >= 1 && fitted < 32);
+      const progress = events.find((e): e is Extract<TrainEvent, { type: 'progress' }> => e.type === 'progress')!;
+      assert.equal(progress.batches, Math.ceil(1000 / fitted), 'the epoch is cut into batches of the fitted size');
+    } finally {
+      if (before === undefined) delete process.env.XAI_LENS_BATCH_MEMORY_MB;
+      else process.env.XAI_LENS_BATCH_MEMORY_MB = before;
+    }
+  });
+
   it('cancelling keeps the last complete epoch, and --resume continues from it', async () => {
     const dir = join(tmp.dir, 'cancel');
     const controller = new AbortController();

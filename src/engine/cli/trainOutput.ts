@@ -42,6 +42,7 @@ export function eventPrinter(io: Io, json: boolean): (ev: TrainEvent) => void {
       case 'start':
         epochs = ev.epochs;
         line = `training ${ev.trainCount} images (validation ${ev.validationCount}), ${ev.params} params, ${(ev.macsPerImage / 1e6).toFixed(2)} M MACs/image, epochs ${ev.startEpoch}..${ev.epochs}`;
+        for (const n of ev.notes ?? []) line += `\nnote: ${n}`;
         break;
       case 'progress': {
         const p = `Epoch ${ev.epoch}/${ev.epochs} ${ev.batch}/${ev.batches} - loss: ${ev.loss.toFixed(4)} - accuracy: ${ev.accuracy.toFixed(4)} - ${ev.imagesPerSecond.toFixed(1)} img/s - ETA ${formatSeconds(ev.etaSeconds)}`;

@@ -13,6 +13,7 @@ import { XaiLensError } from '../errors';
 import { resolveOptions } from '../options';
 import { getArchitecture } from '../models/zoo';
 import { countMacs } from '../models/modelStats';
+import { fitBatch, modelCost } from '../explain/budget';
 import { loadModel, writeModelCard } from '../io/modelFolder';
 import { predictProbabilities } from '../inference';
 import { activeBackend } from '../backend/backends';
@@ -94,6 +95,8 @@ export type TrainEvent =
       classNames: string[];
       /** The validation images whose predictions every 'epoch' event reports. */
       samples: ValidationSample[];
+      /** What the run adapted (e.g. a batch cut to fit the memory budget), one line each. */
+      notes?: string[];
     }
   | EpochProgress
   | {
@@ -113,7 +116,7 @@ export type TrainEvent =
 export const DEFAULT_AUGMENTATION: AugmentationOptions = { rotationDeg: 12, translatePx: 2, elastic: { alpha: 8, sigma: 3, probability: 0.3 } };
 
 export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
-  const batchSize = opts.batchSize ?? 128;
+  const requestedBatch = opts.batchSize ?? 128;
   const initialLr = opts.learningRate ?? 2e-3;
   const seed = opts.seed ?? 1;
   const plateau = opts.plateau ?? { factor: 0.3, patience: 1, minLearningRate: 1e-5 };
@@ -137,6 +140,10 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   if (state) await loadOptimizer(optimizer, opts.outDir, state);
   const params = model.countParams();
   const macsPerImage = countMacs(model);
+  // A batch whose activations do not fit the wasm heap aborts the whole process (no catch recovers it): train with
+  // the largest batch that fits instead, and say so.
+  const fit = fitBatch(modelCost(model), requestedBatch, 'training');
+  const batchSize = fit.batch;
   const history: EpochRecord[] = state ? [...state.history] : [];
   let seconds = state?.seconds ?? 0;
 
@@ -149,7 +156,7 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   const augmenter = augmentation ? new Augmenter({ ...augmentation, seed: seed * 7919 + startEpoch }) : undefined;
   yield {
     type: 'start', epochs: opts.epochs, startEpoch, trainCount: trainDs.count, validationCount: validation.count, params, macsPerImage,
-    classNames: trainDs.classNames, samples: validationSamples(validation),
+    classNames: trainDs.classNames, samples: validationSamples(validation), ...(fit.note ? { notes: [fit.note] } : {}),
   };
 
   const buffers = { images: new Float32Array(batchSize * h * w * c), labels: new Int32Array(batchSize) };

@@ -8,7 +8,8 @@ import * as vscode from 'vscode';
 import type { EngineClient } from '../engineClient';
 import { methodOptions, methodsSetting } from '../config';
 import type { ExplainResultPayload, MethodId } from '../../shared/protocol';
-import { HelperClient, HelperError, evaluateFailure, firstLine, languageOfDebugType, type DebugLanguage, type Evaluate } from './helperProtocol';
+import { DebugFailure, PendingEvaluations, dapEvaluator } from './dapEvaluate';
+import { HelperClient, HelperError, firstLine, languageOfDebugType, type DebugLanguage, type Evaluate } from './helperProtocol';
 import { NotAnImageError, describeRange, formatShape } from './imageLayout';
 import { LIVE_METHODS, explainLive, liveResultPayload, readImage, readTfjsModel, type LiveMethod, type ReadImage } from './reader';
 import { jsModelNames, markVariables, type DapVariable } from './variableKinds';
@@ -54,14 +55,13 @@ export interface DebugExplainApi {
 const EVALUATE_TIMEOUT_MS = 30_000;
 const EXPLAIN_TIMEOUT_MS = 300_000;
 
-class DebugFailure extends Error {}
 
 export function registerDebugExplain(context: vscode.ExtensionContext, deps: DebugExplainDeps): DebugExplainApi {
   const clipboard = new Map<string, boolean>();
   /** Per session: whether the helper is already in the debuggee (sent once, re-sent if the program lost it). */
   const helperState = new Map<string, { installed: boolean }>();
   const helperOf = (id: string) => helperState.get(id) ?? helperState.set(id, { installed: false }).get(id)!;
-  const ended = new Map<string, ((e: Error) => void)[]>();
+  const pending = new PendingEvaluations();
   let panel: DebugExplainPanel | undefined;
   let lastRequest: { session: vscode.DebugSession; expression: string; opts: DebugExplainOptions } | undefined;
   let watch: { sessionId: string; expression: string; opts: DebugExplainOptions; steps: number; shape?: string } | undefined;
@@ -82,39 +82,9 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
     },
   };
 
-  /** DAP evaluate in one frame: the clipboard context (no length limit) where the adapter has it, a timeout, and a
-   * rejection when the session ends mid-transfer. */
+  /** DAP evaluate in one frame: the clipboard context (no length limit) where the adapter has it. */
   function evaluator(session: vscode.DebugSession, frameId: number, timeoutMs: number): Evaluate {
-    const context = clipboard.get(session.id) === false ? 'repl' : 'clipboard';
-    return (expression) =>
-      new Promise<string>((resolve, reject) => {
-        const list = ended.get(session.id) ?? [];
-        ended.set(session.id, list);
-        const onEnd = (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        };
-        list.push(onEnd);
-        const done = () => {
-          clearTimeout(timer);
-          const i = list.indexOf(onEnd);
-          if (i >= 0) list.splice(i, 1);
-        };
-        const timer = setTimeout(() => {
-          done();
-          reject(new DebugFailure(`the debugger did not answer within ${Math.round(timeoutMs / 1000)} s`));
-        }, timeoutMs);
-        Promise.resolve(session.customRequest('evaluate', { expression, frameId, context })).then(
-          (r: { result?: string }) => {
-            done();
-            resolve(String(r?.result ?? ''));
-          },
-          (e: unknown) => {
-            done();
-            reject(new DebugFailure(evaluateFailure(session.type, e instanceof Error ? e.message : String(e))));
-          },
-        );
-      });
+    return dapEvaluator(session, frameId, clipboard.get(session.id) === false ? 'repl' : 'clipboard', timeoutMs, pending);
   }
 
   function currentFrame(sessionId?: string): { session: vscode.DebugSession; frameId: number; threadId: number } {
@@ -229,7 +199,10 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
     return firstLine(e instanceof Error ? e.message : String(e));
   }
 
-  async function explainIn(sessionId: string | undefined, expression: string, opts: DebugExplainOptions, historyLabel?: string): Promise<DebugExplainOutcome> {
+  /** `historyLabel`: the watch history's label for this result, given the shape read (watch mode marks a change). */
+  async function explainIn(
+    sessionId: string | undefined, expression: string, opts: DebugExplainOptions, historyLabel?: string | ((shape?: string) => string),
+  ): Promise<DebugExplainOutcome> {
     const t0 = performance.now();
     let frame: { session: vscode.DebugSession; frameId: number };
     try {
@@ -248,7 +221,8 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
           view?.progress(m);
         }),
       );
-      if (outcome.result) view?.show(outcome.result, expression, historyLabel);
+      const shape = outcome.read?.shape ? formatShape(outcome.read.shape) : undefined;
+      if (outcome.result) view?.show(outcome.result, expression, typeof historyLabel === 'function' ? historyLabel(shape) : historyLabel);
       return outcome;
     } catch (e) {
       if (e instanceof vscode.CancellationError) return { expression, error: 'cancelled', ms: performance.now() - t0 };
@@ -302,7 +276,9 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
     watch.steps++;
     const label = await stepLabel(item.session, item.threadId, item.frameId, watch.steps);
     const w = watch;
-    const outcome = await explainIn(item.session.id, w.expression, w.opts, label);
+    // A value that changed shape since the last stop is explained as it is now, and its history entry says so.
+    const changed = (shape?: string) => (shape && w.shape && shape !== w.shape ? `${label} · shape ${w.shape} → ${shape}` : label);
+    const outcome = await explainIn(item.session.id, w.expression, w.opts, changed);
     const shape = outcome.read?.shape ? formatShape(outcome.read.shape) : undefined;
     if (outcome.result && shape && w.shape && shape !== w.shape) deps.log(`debug: ${w.expression} changed shape from ${w.shape} to ${shape}`);
     if (shape) w.shape = shape;
@@ -324,8 +300,7 @@ export function registerDebugExplain(context: vscode.ExtensionContext, deps: Deb
   context.subscriptions.push(
     vscode.debug.registerDebugAdapterTrackerFactory('*', tracker),
     vscode.debug.onDidTerminateDebugSession((s) => {
-      for (const f of ended.get(s.id)?.splice(0) ?? []) f(new DebugFailure('the debug session ended while XAI Lens was reading from it'));
-      ended.delete(s.id);
+      pending.sessionEnded(s.id);
       clipboard.delete(s.id);
       helperState.delete(s.id);
       if (watch?.sessionId === s.id) watch = undefined;

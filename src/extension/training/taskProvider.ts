@@ -95,6 +95,7 @@ class TrainingTerminal implements vscode.Pseudoterminal {
     switch (ev.type) {
       case 'start':
         this.line(`Training on ${ev.trainCount} images, validating on ${ev.validationCount}; ${ev.params.toLocaleString('en-US')} parameters, ${(ev.macsPerImage / 1e6).toFixed(2)} M MACs per image; epochs ${ev.startEpoch}..${ev.epochs}`);
+        for (const n of ev.notes ?? []) this.line(`Note: ${n}`);
         break;
       case 'progress':
         this.writer.fire(`\r\x1b[K${progressBar(ev.batch, ev.batches)} - ETA: ${kerasDuration(ev.etaSeconds)} - loss: ${kerasNumber(ev.loss)} - accuracy: ${kerasNumber(ev.accuracy)}`);
