@@ -17,6 +17,7 @@ import { bundledModelDir, confirmLargeModel, defaultModelDir, ensureTrusted, mod
 import { registerDebugExplain, type DebugExplainApi } from './debug/debugExplain';
 import { registerTraining, type TrainingApi } from './training/training';
 import { backendLabel } from '../shared/backendLabel';
+import { nativeModulesDir } from './nativeInstall';
 
 export const VIEW_TYPE_PANEL = PANELS.explain.viewType;
 export const VIEW_TYPE_EDITOR = 'xaiLens.imageExplainer';
@@ -43,9 +44,12 @@ let engine: EngineClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): XaiLensApi {
   const output = vscode.window.createOutputChannel('XAI Lens');
+  // Where XAI Lens: Install Native Backend puts tfjs-node(-gpu); engine and CLI processes look there too.
+  const nativeModules = nativeModulesDir(context.globalStorageUri.fsPath);
   engine = new EngineClient({
     script: vscode.Uri.joinPath(context.extensionUri, 'dist', 'engine-process.js').fsPath,
     backend: backendSetting,
+    nativeModules,
     log: (line) => output.appendLine(line),
     onCrash: (detail) => {
       output.appendLine(`engine stopped unexpectedly: ${detail}`);
@@ -197,6 +201,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
   const debug = registerDebugExplain(context, { engine: client, activeModel: () => activeModel, log: (line) => output.appendLine(line) });
   const training = registerTraining(context, {
     engine: client, explain, pickModel: () => pickModel(context), bundledModelDir: bundledModelDir(context), rememberModel: (dir) => rememberModel(context, dir),
+    nativeModules,
   });
   return {
     engine: client,
