@@ -17,7 +17,8 @@ import { bundledModelDir, confirmLargeModel, defaultModelDir, ensureTrusted, mod
 import { registerDebugExplain, type DebugExplainApi } from './debug/debugExplain';
 import { registerTraining, type TrainingApi } from './training/training';
 import { backendLabel } from '../shared/backendLabel';
-import { nativeModulesDir } from './nativeInstall';
+import { nativeDir, nativeModulesDir } from './nativeInstall';
+import { registerNativeInstall } from './nativeInstallCommand';
 
 export const VIEW_TYPE_PANEL = PANELS.explain.viewType;
 export const VIEW_TYPE_EDITOR = 'xaiLens.imageExplainer';
@@ -38,6 +39,8 @@ export interface XaiLensApi {
   debug: DebugExplainApi;
   /** Training runs, the dashboard and the mistakes gallery. */
   training: TrainingApi;
+  /** Where *Install Native Backend* puts the package (`<globalStorage>/native`); its staging folders lie beside it. */
+  nativeBackendDir: string;
 }
 
 let engine: EngineClient | undefined;
@@ -149,6 +152,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       updateStatus(backendLabel(info));
       void vscode.window.showInformationMessage(`XAI Lens: engine restarted (${info.description}).`);
     }),
+    registerNativeInstall(context, output),
     vscode.commands.registerCommand('xaiLens.useAsModel', (arg?: unknown) => vscode.commands.executeCommand('xaiLens.switchModel', arg)),
     vscode.commands.registerCommand('xaiLens.showModelInfo', async () => {
       const card = vscode.Uri.joinPath(vscode.Uri.file(activeModel), 'model-card.json');
@@ -215,6 +219,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     activeModel: () => activeModel,
     debug,
     training,
+    nativeBackendDir: nativeDir(context.globalStorageUri.fsPath),
   };
 }
 
