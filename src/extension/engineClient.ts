@@ -9,6 +9,7 @@ import {
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import type { GalleryItem } from '../shared/gallery';
+import { engineChildEnv } from './engineChild';
 import { ENGINE_ERROR, type BackendChoice, type EngineInfo, type EngineNotifications, type EngineRequests, type ExplainResultPayload, type ProgressParams } from '../shared/protocol';
 
 export class EngineError extends Error {
@@ -32,6 +33,8 @@ export interface EngineClientOptions {
   /** Path of dist/engine-process.js. */
   script: string;
   backend: () => BackendChoice;
+  /** `<globalStorage>/native/node_modules`, where the engine also looks for a native backend. */
+  nativeModules?: string;
   /** Called when the process exits while not being stopped (crash, kill). */
   onCrash?: (detail: string) => void;
   log?: (line: string) => void;
@@ -62,10 +65,9 @@ export class EngineClient {
   start(): Promise<EngineInfo> {
     if (this.info && this.running) return this.info;
     this.stopping = false;
-    // ELECTRON_RUN_AS_NODE makes VS Code's Electron binary behave as plain Node for the child.
     const child = fork(this.opts.script, [], {
       execArgv: [],
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: engineChildEnv(this.opts.nativeModules),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     this.child = child;

@@ -17,6 +17,8 @@ import { bundledModelDir, confirmLargeModel, defaultModelDir, ensureTrusted, mod
 import { registerDebugExplain, type DebugExplainApi } from './debug/debugExplain';
 import { registerTraining, type TrainingApi } from './training/training';
 import { backendLabel } from '../shared/backendLabel';
+import { nativeDir, nativeModulesDir } from './nativeInstall';
+import { registerNativeInstall } from './nativeInstallCommand';
 
 export const VIEW_TYPE_PANEL = PANELS.explain.viewType;
 export const VIEW_TYPE_EDITOR = 'xaiLens.imageExplainer';
@@ -37,15 +39,20 @@ export interface XaiLensApi {
   debug: DebugExplainApi;
   /** Training runs, the dashboard and the mistakes gallery. */
   training: TrainingApi;
+  /** Where *Install Native Backend* puts the package (`<globalStorage>/native`); its staging folders lie beside it. */
+  nativeBackendDir: string;
 }
 
 let engine: EngineClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): XaiLensApi {
   const output = vscode.window.createOutputChannel('XAI Lens');
+  // Where XAI Lens: Install Native Backend puts tfjs-node(-gpu); engine and CLI processes look there too.
+  const nativeModules = nativeModulesDir(context.globalStorageUri.fsPath);
   engine = new EngineClient({
     script: vscode.Uri.joinPath(context.extensionUri, 'dist', 'engine-process.js').fsPath,
     backend: backendSetting,
+    nativeModules,
     log: (line) => output.appendLine(line),
     onCrash: (detail) => {
       output.appendLine(`engine stopped unexpectedly: ${detail}`);
@@ -145,6 +152,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       updateStatus(backendLabel(info));
       void vscode.window.showInformationMessage(`XAI Lens: engine restarted (${info.description}).`);
     }),
+    registerNativeInstall(context, output),
     vscode.commands.registerCommand('xaiLens.useAsModel', (arg?: unknown) => vscode.commands.executeCommand('xaiLens.switchModel', arg)),
     vscode.commands.registerCommand('xaiLens.showModelInfo', async () => {
       const card = vscode.Uri.joinPath(vscode.Uri.file(activeModel), 'model-card.json');
@@ -197,6 +205,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
   const debug = registerDebugExplain(context, { engine: client, activeModel: () => activeModel, log: (line) => output.appendLine(line) });
   const training = registerTraining(context, {
     engine: client, explain, pickModel: () => pickModel(context), bundledModelDir: bundledModelDir(context), rememberModel: (dir) => rememberModel(context, dir),
+    nativeModules,
   });
   return {
     engine: client,
@@ -210,6 +219,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     activeModel: () => activeModel,
     debug,
     training,
+    nativeBackendDir: nativeDir(context.globalStorageUri.fsPath),
   };
 }
 

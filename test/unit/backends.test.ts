@@ -1,6 +1,10 @@
 import * as assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, parseBackendChoice } from '../../src/engine/backend/backends';
+import { initBackend, parseBackendChoice, tryRequire } from '../../src/engine/backend/backends';
+import { NATIVE_MODULES_ENV } from '../../src/shared/nativeBackend';
 
 /** Loadable, not just present: npm may leave a native package whose binary failed to download. */
 function installed(pkg: string): boolean {
@@ -43,5 +47,47 @@ describe('backends', () => {
     assert.equal(tf.getBackend(), 'cpu');
     assert.match(info.warning ?? '', /WARNING: .*"cpu" backend.*1000x slower/);
     await initBackend('wasm');
+  });
+
+  describe('native packages in XAI_LENS_NATIVE_MODULES (where Install Native Backend puts them)', () => {
+    let modules: string;
+    const saved = process.env[NATIVE_MODULES_ENV];
+    /** A package whose index.js records that it was loaded (names no real package, so nothing else resolves it). */
+    const fake = (name: string, body: string) => {
+      mkdirSync(join(modules, name), { recursive: true });
+      writeFileSync(join(modules, name, 'package.json'), JSON.stringify({ name, main: 'index.js' }));
+      writeFileSync(join(modules, name, 'index.js'), body);
+    };
+    const loaded = () => (globalThis as { xaiLensFakeNativeLoaded?: string[] }).xaiLensFakeNativeLoaded ?? [];
+
+    beforeEach(() => {
+      modules = mkdtempSync(join(tmpdir(), 'xai-native-modules-'));
+    });
+    afterEach(() => {
+      if (saved === undefined) delete process.env[NATIVE_MODULES_ENV];
+      else process.env[NATIVE_MODULES_ENV] = saved;
+      rmSync(modules, { recursive: true, force: true });
+    });
+
+    it('loads a package that plain require does not find from the folder the variable names', () => {
+      fake('@xai-lens-test/fake-native', "(globalThis.xaiLensFakeNativeLoaded ??= []).push(__filename);");
+      assert.match(tryRequire('@xai-lens-test/fake-native', undefined) ?? '', /^Cannot find module '@xai-lens-test\/fake-native'/);
+      process.env[NATIVE_MODULES_ENV] = modules;
+      assert.equal(tryRequire('@xai-lens-test/fake-native'), undefined);
+      assert.deepEqual(loaded(), [join(modules, '@xai-lens-test', 'fake-native', 'index.js')]);
+    });
+
+    it('returns one line when the package is in neither place', () => {
+      process.env[NATIVE_MODULES_ENV] = modules;
+      const reason = tryRequire('@xai-lens-test/absent') ?? '';
+      assert.match(reason, /^Cannot find module '@xai-lens-test\/absent'/);
+      assert.ok(!reason.includes('\n'), reason);
+    });
+
+    it('reports why a copy that is there does not load (a missing binding), not that the other copy is missing', () => {
+      fake('@xai-lens-test/broken-native', "require('./lib/napi-v8/tfjs_binding.node');");
+      const reason = tryRequire('@xai-lens-test/broken-native', modules) ?? '';
+      assert.match(reason, /^Cannot find module '\.\/lib\/napi-v8\/tfjs_binding\.node'$/);
+    });
   });
 });

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { XaiLensError } from '../errors';
 import { registerWasmTrainingKernels } from './wasmKernels';
 import { registerSimdKernels } from './simdKernels';
@@ -13,6 +14,7 @@ import { registerFastGradients } from './fastGradients';
 import { installFastLayers } from './fastLayers';
 
 import { BACKEND_CHOICES, type BackendChoice } from '../../shared/protocol';
+import { NATIVE_MODULES_ENV, type NativePackageName } from '../../shared/nativeBackend';
 
 export { BACKEND_CHOICES, type BackendChoice };
 
@@ -40,21 +42,42 @@ function gpuVisible(): boolean {
   return existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0');
 }
 
-/** Loads a native binding if it is installed; returns why not otherwise. */
-function tryRequire(pkg: string): string | undefined {
-  try {
-    // Optional native packages: resolved at run time because they are absent wherever their install failed.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require(pkg);
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message.split('\n')[0] : String(e);
-  }
+/** Is `e` "cannot find `spec`" itself (not a file the package needs, such as its native binding)? */
+function notFound(e: unknown, spec: string): boolean {
+  return (e as NodeJS.ErrnoException | undefined)?.code === 'MODULE_NOT_FOUND' && firstLine(e).includes(`'${spec}'`);
 }
 
-async function useTensorflow(pkg: string): Promise<boolean> {
-  if (tryRequire(pkg) !== undefined) return false;
-  return tf.setBackend('tensorflow');
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split('\n')[0];
+}
+
+/**
+ * Loads a native binding if it is installed; returns why not otherwise (one line). Looks where Node resolves `pkg`,
+ * then in the `node_modules` folder named by XAI_LENS_NATIVE_MODULES (where *XAI Lens: Install Native Backend* puts
+ * it). Of two failures it reports the one from a copy that exists but cannot load (a missing libtensorflow, say).
+ */
+export function tryRequire(pkg: string, nativeModules = process.env[NATIVE_MODULES_ENV]): string | undefined {
+  const candidates = nativeModules ? [pkg, join(nativeModules, pkg)] : [pkg];
+  const failures: { spec: string; error: unknown }[] = [];
+  for (const spec of candidates) {
+    try {
+      // Optional native packages: resolved at run time because they are absent wherever their install failed.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(spec);
+      return undefined;
+    } catch (e) {
+      failures.push({ spec, error: e });
+    }
+  }
+  const reported = failures.find((f) => !notFound(f.error, f.spec)) ?? failures[0];
+  return firstLine(reported.error);
+}
+
+/** Switches to the package's 'tensorflow' backend; returns why not otherwise. */
+async function useTensorflow(pkg: NativePackageName): Promise<string | undefined> {
+  const missing = tryRequire(pkg);
+  if (missing !== undefined) return missing;
+  return (await tf.setBackend('tensorflow')) ? undefined : `${pkg} loaded but its "tensorflow" backend did not initialise`;
 }
 
 async function useWasm(): Promise<boolean> {
@@ -83,24 +106,28 @@ export async function initBackend(choice: BackendChoice = 'auto'): Promise<Backe
   let description = '';
 
   if (choice === 'tensorflow-gpu' || (choice === 'auto' && gpuVisible())) {
-    if (await useTensorflow('@tensorflow/tfjs-node-gpu')) {
+    const gpuReason = await useTensorflow('@tensorflow/tfjs-node-gpu');
+    if (gpuReason === undefined) {
       name = 'tensorflow';
       description = 'tensorflow (CUDA, @tensorflow/tfjs-node-gpu)';
     } else if (choice === 'tensorflow-gpu') {
       throw new XaiLensError(
         'backend "tensorflow-gpu" is not available: @tensorflow/tfjs-node-gpu is not installed or cannot load ' +
-          '(run "npm install @tensorflow/tfjs-node-gpu" on a machine with CUDA)',
+          '(on a machine with CUDA: "XAI Lens: Install Native Backend" in VS Code, or "npm install @tensorflow/tfjs-node-gpu"). ' +
+          `Reason: ${gpuReason}`,
       );
     } else notes.push('tfjs-node-gpu not installed');
   }
   if (!name && (choice === 'tensorflow' || choice === 'auto')) {
-    if (await useTensorflow('@tensorflow/tfjs-node')) {
+    const cpuReason = await useTensorflow('@tensorflow/tfjs-node');
+    if (cpuReason === undefined) {
       name = 'tensorflow';
       description = 'tensorflow (CPU, @tensorflow/tfjs-node)';
     } else if (choice === 'tensorflow') {
       throw new XaiLensError(
         'backend "tensorflow" is not available: @tensorflow/tfjs-node is not installed or cannot load ' +
-          '(its install script downloads libtensorflow; run "npm install @tensorflow/tfjs-node" where that works)',
+          '(its install script downloads libtensorflow; where that works: "XAI Lens: Install Native Backend" in VS Code, or ' +
+          `"npm install @tensorflow/tfjs-node"). Reason: ${cpuReason}`,
       );
     }
   }

@@ -16,6 +16,7 @@ import type { CounterfactualPayload } from '../../shared/protocol';
 import { PANELS } from '../../shared/panels';
 import { LineSplitter } from '../../shared/trainingEvents';
 import { type EngineClient, EngineError } from '../engineClient';
+import { engineChildEnv, type EngineCli } from '../engineChild';
 import { PanelChannel } from '../webviewPanel';
 
 const IMAGE = /\.(png|jpe?g)$/i;
@@ -57,9 +58,9 @@ interface Prediction {
 }
 
 /** Runs `xai-lens predict --json` on one chunk of files. */
-function predictChunk(cli: string, modelDir: string, files: string[], token: vscode.CancellationToken): Promise<Prediction[]> {
+function predictChunk(cli: EngineCli, modelDir: string, files: string[], token: vscode.CancellationToken): Promise<Prediction[]> {
   return new Promise((resolve, reject) => {
-    const child = fork(cli, ['predict', '--model', modelDir, '--json', ...files], { silent: true, env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' }, execArgv: [] });
+    const child = fork(cli.script, ['predict', '--model', modelDir, '--json', ...files], { silent: true, env: engineChildEnv(cli.nativeModules), execArgv: [] });
     const out: Prediction[] = [];
     const errors: string[] = [];
     const lines = new LineSplitter();
@@ -100,7 +101,7 @@ export class MistakesGallery implements vscode.Disposable {
   constructor(
     private readonly context: vscode.ExtensionContext,
     private readonly engine: EngineClient,
-    private readonly cli: string,
+    private readonly cli: EngineCli,
     private readonly explain: (image: vscode.Uri, modelDir: string) => Thenable<unknown>,
   ) {}
 

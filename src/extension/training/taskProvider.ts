@@ -10,6 +10,7 @@ import { kerasDuration, kerasEpochLine, kerasNumber, remainingSeconds } from '..
 import { TASK_TYPE, defaultRunFolder, taskCliArgs, taskLabel, taskProblem, type TrainTaskDefinition } from '../../shared/trainTask';
 import type { TrainingEvent } from '../../shared/trainingEvents';
 import { TrainingRun } from './trainingRun';
+import type { EngineCli } from '../engineChild';
 
 const RED = '\x1b[31m';
 const DIM = '\x1b[2m';
@@ -47,7 +48,7 @@ class TrainingTerminal implements vscode.Pseudoterminal {
   constructor(
     private readonly def: TrainTaskDefinition,
     private readonly folder: string,
-    private readonly cli: string,
+    private readonly cli: EngineCli,
     private readonly onRun: (run: TrainingRun) => void,
   ) {}
 
@@ -143,7 +144,7 @@ class TrainingTerminal implements vscode.Pseudoterminal {
 
 export class TrainingTaskProvider implements vscode.TaskProvider {
   constructor(
-    private readonly cli: string,
+    private readonly cli: EngineCli,
     private readonly onRun: (run: TrainingRun) => void,
   ) {}
 

@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { TASK_TYPE, type TrainTaskDefinition } from '../../shared/trainTask';
 import type { EngineClient } from '../engineClient';
+import type { EngineCli } from '../engineChild';
 import { TrainingDashboard } from './dashboard';
 import { MistakesGallery } from './mistakes';
 import { TrainingTaskProvider } from './taskProvider';
@@ -21,6 +22,8 @@ export interface TrainingDeps {
   pickModel(): Promise<string | undefined>;
   bundledModelDir: string;
   rememberModel(dir: string): void;
+  /** Where the CLI processes also look for a native backend (`<globalStorage>/native/node_modules`). */
+  nativeModules: string;
 }
 
 /** What tests reach through the extension's API. */
@@ -90,7 +93,7 @@ async function pickRecipe(defaultEpochs: number): Promise<Pick<TrainTaskDefiniti
 }
 
 export function registerTraining(context: vscode.ExtensionContext, deps: TrainingDeps): TrainingApi {
-  const cli = vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath;
+  const cli: EngineCli = { script: vscode.Uri.joinPath(context.extensionUri, 'dist', 'cli.js').fsPath, nativeModules: deps.nativeModules };
   const runs: TrainingRun[] = [];
   const mistakes = new MistakesGallery(context, deps.engine, cli, deps.explain);
 

@@ -7,6 +7,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { LineSplitter, parseTrainingEvent, type TrainingEvent } from '../../shared/trainingEvents';
 import type { RunInfo, RunState } from '../../shared/dashboardProtocol';
+import { engineChildEnv, type EngineCli } from '../engineChild';
 
 export interface RunListener {
   event?(ev: TrainingEvent): void;
@@ -34,7 +35,7 @@ export class TrainingRun {
 
   constructor(
     readonly label: string,
-    private readonly cli: string,
+    private readonly cli: EngineCli,
     readonly args: readonly string[],
     readonly cwd: string,
     readonly outDir: string,
@@ -64,10 +65,10 @@ export class TrainingRun {
   start(): void {
     if (this.child) return;
     // fork: the extension host's own Node (Electron's, run as Node), with stdout/stderr piped.
-    const child = fork(this.cli, [...this.args], {
+    const child = fork(this.cli.script, [...this.args], {
       cwd: this.cwd,
       silent: true,
-      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      env: engineChildEnv(this.cli.nativeModules),
       execArgv: [],
     });
     this.child = child;
@@ -96,7 +97,7 @@ export class TrainingRun {
     };
     child.stdout!.setEncoding('utf8').on('data', (c: string) => onOut(out.push(c)));
     child.stderr!.setEncoding('utf8').on('data', (c: string) => onErr(err.push(c)));
-    child.on('error', (e) => this.finish(1, `cannot start the engine CLI ${this.cli}: ${e.message}`));
+    child.on('error', (e) => this.finish(1, `cannot start the engine CLI ${this.cli.script}: ${e.message}`));
     child.on('close', (code, signal) => {
       onOut(out.end());
       onErr(err.end());
