@@ -7,8 +7,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { EXTENSION_ID } from './host';
 
-const EXTENSION_ID = 'xai-lens.xai-lens';
 const COMMAND = 'xaiLens.showModelInfo';
 
 type CommandContribution = { command: string; title: string; category?: string };

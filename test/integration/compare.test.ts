@@ -4,8 +4,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { EXTENSION_ID } from './host';
 
-const EXTENSION_ID = 'xai-lens.xai-lens';
 
 type Result = { imagePath: string; model: { dir: string }; prediction: { label: number }; methods: { method: string; data: number[] }[] };
 interface Api {

@@ -5,8 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
+import { EXTENSION_ID } from './host';
 
-const EXTENSION_ID = 'xai-lens.xai-lens';
 
 type Item = { file: string; relative: string; label?: number; confidence?: number; error?: string };
 interface Run {

@@ -1,5 +1,5 @@
 /**
- * Training from the editor in a real VS Code host: a `tasks.json` entry of the `xaiLens` type runs a one-epoch training
+ * Training from the editor in a real VS Code host: a `tasks.json` entry of the `xaiLens` type runs a one-epoch fine-tune of the bundled model
  * on a tiny generated folder through CustomExecution + Pseudoterminal, the dashboard webview draws the epoch, the
  * explain command accepts the new model, Stop keeps the last complete epoch, a bad entry fails with one line, and the
  * mistakes gallery lists a known mistake with its Grad-CAM thumbnail.
@@ -8,8 +8,8 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { EXTENSION_ID } from './host';
 
-const EXTENSION_ID = 'xai-lens.xai-lens';
 
 interface RunLike {
   id: number;
@@ -88,9 +88,9 @@ describe('XAI Lens training', function () {
     assert.equal(folderMenu?.when, 'explorerResourceIsFolder');
   });
 
-  it('runs a tasks.json entry: one epoch, the dashboard draws it, and the explain command accepts the new model', async () => {
+  it('runs a tasks.json entry: a one-epoch fine-tune of the bundled model, the dashboard draws it, and the explain command accepts the new model', async () => {
     const tasks = await vscode.tasks.fetchTasks({ type: 'xaiLens' });
-    const task = tasks.find((t) => t.name === 'xai-lens: tiny train');
+    const task = tasks.find((t) => t.name === 'xai-lens: tiny finetune');
     assert.ok(task, `tasks.json entry not found among ${tasks.map((t) => t.name).join(', ')}`);
     const before = api.training.runs.length;
     const ended = taskEnd(task);
@@ -99,7 +99,9 @@ describe('XAI Lens training', function () {
     await run.finished;
     assert.equal(run.state, 'done', run.info.error);
     assert.equal(await ended, 0);
-    assert.equal(run.outDir, path.join(ws, 'xai-lens-runs', 'tiny-train'));
+    assert.equal(run.outDir, path.join(ws, 'xai-lens-runs', 'tiny-finetune'));
+    const card = JSON.parse(fs.readFileSync(path.join(run.outDir, 'model-card.json'), 'utf8')) as { architecture: string; finetune?: { base?: unknown } };
+    assert.ok(card.finetune?.base, `the card records the base model: ${JSON.stringify(card).slice(0, 300)}`);
     assert.deepEqual(run.epochs.map((e) => e.record.epoch), [1]);
     assert.ok(Number.isFinite(run.epochs[0].record.trainLoss));
     assert.ok(fs.existsSync(path.join(run.outDir, 'model.json')));
