@@ -16,7 +16,7 @@ import {
   upscaleFactor, upscaleRgba,
 } from '../../webview-ui/src/lib/image';
 import {
-  className, fileStem, formatMs, formatNumber, formatPreprocessing, formatProbability, formatProgress, metricVerdict, pngName, topK,
+  className, fileStem, formatMs, formatNumber, formatPreprocessing, formatProbability, formatSizes, formatProgress, metricVerdict, pngName, topK,
 } from '../../webview-ui/src/lib/format';
 import {
   applyMessage, changeSettings, initialState, type PanelState, requestExplain, restoreState, selectedLayer,
@@ -252,6 +252,14 @@ describe('webview lib', () => {
   });
 
   describe('format', () => {
+    it('formatSizes: the counts a method chose, in a fixed order; nothing when it chose none', () => {
+      assert.equal(formatSizes({ samples: 1000, batch: 32, forwardBatch: 32 } as never), '1000 samples · batch 32');
+      assert.equal(formatSizes({ steps: 50, samples: 1 }), '1 sample · 50 steps');
+      assert.equal(formatSizes({ maps: 64, segments: 120 }), '64 maps · 120 segments');
+      assert.equal(formatSizes({}), '');
+      assert.equal(formatSizes(undefined), '');
+    });
+
     it('formatPreprocessing: range and channel order, then mean, std and background where set', () => {
       assert.equal(formatPreprocessing({ range: [0, 1], channelOrder: 'rgb' }), '[0, 1] RGB');
       assert.equal(formatPreprocessing({ range: [0, 255], mean: [103.939, 116.779, 123.68], channelOrder: 'bgr' }), '[0, 255] BGR − mean [103.939, 116.779, 123.68]');

@@ -85,3 +85,16 @@ export function formatPreprocessing(p: Preprocessing): string {
   if (p.background && p.background !== 'any') parts.push(`${p.background} background`);
   return parts.join(' ');
 }
+
+/** The sample counts and batch a method chose (they scale with the model's cost): "1000 samples · batch 32". */
+export function formatSizes(s: { samples?: number; steps?: number; maps?: number; segments?: number; batch?: number } | undefined): string {
+  if (!s) return '';
+  const parts: string[] = [];
+  const count = (n: number | undefined, what: string) => n !== undefined && parts.push(`${n} ${what}${n === 1 ? '' : 's'}`);
+  count(s.samples, 'sample');
+  count(s.steps, 'step');
+  count(s.maps, 'map');
+  count(s.segments, 'segment');
+  if (s.batch !== undefined) parts.push(`batch ${s.batch}`);
+  return parts.join(' · ');
+}
