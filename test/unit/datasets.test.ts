@@ -8,7 +8,7 @@ import * as jpeg from 'jpeg-js';
 import { XaiLensError } from '../../src/engine/errors';
 import {
   FASHION_MNIST_CLASS_NAMES, type ImageDataset, convertDataset, loadDataset, loadFashionMnist, loadImageFolder,
-  loadMnist, splitTrainVal, subset,
+  labelsByModelClasses, loadMnist, splitTrainVal, subset,
 } from '../../src/engine/data/datasets';
 
 function idxBytes(type: number, dims: number[], payload: Uint8Array): Uint8Array {
@@ -43,6 +43,21 @@ function toy(n: number): ImageDataset {
 }
 
 describe('datasets', () => {
+  it('labelsByModelClasses: folder labels become the model\'s class indices by name; numbered models and same order unchanged', () => {
+    const ds = (classNames: string[], labels: number[]): ImageDataset => ({
+      name: 'pets', images: new Float32Array(labels.length), labels: Int32Array.from(labels), shape: [1, 1, 1], numClasses: classNames.length,
+      classNames, source: '/data/pets', hash: 'h', count: labels.length,
+    });
+    const pets = ds(['cat', 'dog'], [0, 1, 1, 0]);
+    const byName = labelsByModelClasses(pets, ['dog', 'bird', 'cat']);
+    assert.deepEqual([...byName.labels], [2, 0, 0, 2]);
+    assert.deepEqual([byName.numClasses, byName.classNames], [3, ['dog', 'bird', 'cat']]);
+    assert.equal(labelsByModelClasses(pets, ['cat', 'dog']), pets, 'same order: unchanged');
+    assert.equal(labelsByModelClasses(pets, ['0', '1']), pets, 'a model with numbered classes: folder order');
+    assert.throws(() => labelsByModelClasses(ds(['cat', 'fish'], [0, 1]), ['dog', 'cat']), (e: Error) =>
+      e.message === '/data/pets: class "fish" is not one of the model\'s classes (dog, cat)');
+  });
+
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'xai-data-'));

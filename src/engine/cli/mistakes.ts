@@ -1,5 +1,5 @@
 /** `xai-lens mistakes`: the misclassified images of a dataset, most confident first, with Grad-CAM thumbnails. */
-import { loadDataset, subset } from '../data/datasets';
+import { labelsByModelClasses, loadDataset, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
 import { XaiLensError } from '../errors';
 import { COUNTERFACTUALS, getCounterfactualMethod } from '../explain/counterfactuals/registry';
@@ -32,6 +32,7 @@ export async function mistakesCommand(values: Values, _positionals: string[], io
   }
   const maxImages = numberFlag(values, 'max-images', ds.count, { integer: true, min: 1 });
   if (maxImages < ds.count) ds = subset(ds, Array.from({ length: maxImages }, (_, i) => i));
+  ds = labelsByModelClasses(ds, loaded.imported.classNames);
   const names = loaded.card?.classNames ?? ds.classNames;
   const report = await findMistakes(loaded.model, ds, {
     limit, counterfactual: cfFlag, counterfactuals, seed: 1,

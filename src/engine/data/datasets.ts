@@ -385,6 +385,20 @@ async function loadFolderSplit(dir: string, split: Split, shape: ImageShape, fol
 }
 
 /** Copies the chosen examples, in the given order. The hash derives from the parent's and the indices. */
+/**
+ * A labelled folder's labels as indices of the model's classes, matched by name, so a model whose classes are not in
+ * the folder's (sorted) order is judged right. Names the model does not have: unchanged where none match (numbered
+ * classes), an error naming the class where only some do.
+ */
+export function labelsByModelClasses(ds: ImageDataset, modelClassNames: readonly string[]): ImageDataset {
+  const map = ds.classNames.map((n) => modelClassNames.indexOf(n));
+  if (map.every((m, i) => m === i) || map.every((m) => m < 0)) return ds;
+  const missing = ds.classNames.find((_, i) => map[i] < 0);
+  if (missing !== undefined) throw new XaiLensError(`class "${missing}" is not one of the model's classes (${modelClassNames.join(', ')})`, ds.source);
+  const labels = Int32Array.from(ds.labels, (l) => map[l]);
+  return { ...ds, labels, numClasses: modelClassNames.length, classNames: [...modelClassNames] };
+}
+
 export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name): ImageDataset {
   const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
   const n = indices.length;

@@ -22,7 +22,7 @@ import { loadOrt, ortThreads } from '../native/ort';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { metadataStamp } from '../io/modelMetadata';
-import { loadDataset, subset } from '../data/datasets';
+import { labelsByModelClasses, loadDataset, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
 import type { MistakeParams, MistakesParams, MistakesReport } from '../../shared/mistakes';
 import type { ExplainResult } from '../explain/explain';
@@ -84,6 +84,7 @@ export class EngineService {
     const m = await this.warm(p.modelDir);
     let ds = await loadDataset(p.data, p.split ?? 'test', m.view.inputShape, { onWarning: () => undefined });
     if (p.maxImages && p.maxImages < ds.count) ds = subset(ds, Array.from({ length: p.maxImages }, (_, i) => i));
+    ds = labelsByModelClasses(ds, m.info.classNames);
     const token = p.progressToken ?? '';
     const report = await findMistakes(m.model, ds, {
       limit: p.limit, counterfactual: p.counterfactual, counterfactuals: p.counterfactuals, seed: 1, signal,
