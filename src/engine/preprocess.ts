@@ -1,6 +1,6 @@
 /** Turning a decoded image into what a model expects, following its model card or imported model's details. */
 import type { RasterImage } from './image/imageMath';
-import { compositeAlpha, hasTransparency, invert, toModelInput } from './image/imageMath';
+import { compositeAlpha, hasTransparency, invert, resizeAuto, toChannels, toModelInput } from './image/imageMath';
 
 /** Mean of the one-pixel frame of a single-channel image: the background level of a centred object. */
 export function borderMean(img: RasterImage): number {
@@ -23,6 +23,22 @@ export interface PreparedImage {
   inverted: boolean;
   /** What was done to the image beyond resizing, one line each (alpha compositing, channel conversion). */
   notes: string[];
+  /**
+   * The same image at its own resolution (longer side at most DISPLAY_MAX_SIDE), for drawing overlays on; absent when
+   * that is the model input's size.
+   */
+  display?: RasterImage;
+}
+
+/** Overlays are drawn on the image at its own resolution up to this many pixels per side (it travels to the panel). */
+export const DISPLAY_MAX_SIDE = 768;
+
+function displayImage(src: RasterImage, channels: 1 | 3, inverted: boolean): RasterImage {
+  const longer = Math.max(src.width, src.height);
+  const scale = Math.min(1, DISPLAY_MAX_SIDE / longer);
+  const sized = scale < 1 ? resizeAuto(src, Math.max(1, Math.round(src.height * scale)), Math.max(1, Math.round(src.width * scale))) : src;
+  const shown = toChannels(sized, channels);
+  return inverted ? invert(shown) : shown;
 }
 
 export interface AlphaBackground {
@@ -60,6 +76,13 @@ export function prepareForModel(
     notes.push(`${CHANNEL_NAMES[src.channels] ?? `${src.channels}-channel`} image converted to ${CHANNEL_NAMES[shape[2]] ?? `${shape[2]} channels`} (the model takes ${shape[2]} channel${shape[2] === 1 ? '' : 's'})`);
   }
   const input = toModelInput(src, shape);
-  if (card?.preprocessing?.background === 'dark' && borderMean(input) > 0.5) return { image: invert(input), inverted: true, notes: [...notes, 'inverted: the model reads light strokes on a dark background'] };
-  return { image: input, inverted: false, notes };
+  const ownSize = src.width !== shape[1] || src.height !== shape[0];
+  const shownChannels = shape[2] === 1 ? 1 : 3;
+  if (card?.preprocessing?.background === 'dark' && borderMean(input) > 0.5) {
+    return {
+      image: invert(input), inverted: true, notes: [...notes, 'inverted: the model reads light strokes on a dark background'],
+      ...(ownSize ? { display: displayImage(src, shownChannels, true) } : {}),
+    };
+  }
+  return { image: input, inverted: false, notes, ...(ownSize ? { display: displayImage(src, shownChannels, false) } : {}) };
 }

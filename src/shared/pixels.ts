@@ -126,3 +126,29 @@ export function sideBySidePixels<T extends Float32Array | Uint8ClampedArray>(
   }
   return { width, height, data: out };
 }
+
+/**
+ * A map of values resampled to another size by bilinear interpolation between pixel centres (edges clamped): a
+ * heatmap at the model's input size drawn over the image at its own resolution.
+ */
+export function resampleMap(data: ArrayLike<number>, width: number, height: number, toWidth: number, toHeight: number): Float32Array {
+  const out = new Float32Array(toWidth * toHeight);
+  const sx = width / toWidth;
+  const sy = height / toHeight;
+  for (let y = 0; y < toHeight; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), height - 1);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, height - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < toWidth; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), width - 1);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, width - 1);
+      const wx = fx - x0;
+      const top = data[y0 * width + x0] * (1 - wx) + data[y0 * width + x1] * wx;
+      const bottom = data[y1 * width + x0] * (1 - wx) + data[y1 * width + x1] * wx;
+      out[y * toWidth + x] = top * (1 - wy) + bottom * wy;
+    }
+  }
+  return out;
+}

@@ -111,6 +111,15 @@ export interface ImagePayload {
   data: number[];
 }
 
+/** An image for display only, 8 bits per channel as base64 (a photo as float JSON would be tens of MB). */
+export interface DisplayImagePayload {
+  width: number;
+  height: number;
+  /** 1 (gray) or 3 (RGB). */
+  channels: number;
+  base64: string;
+}
+
 export interface MethodMetrics {
   deletionAuc: number;
   insertionAuc: number;
@@ -176,6 +185,8 @@ export interface ExplainResultPayload {
   notes?: string[];
   /** The image as the model saw it (resized, channel-converted, possibly inverted). */
   input: ImagePayload;
+  /** The image at its own resolution (longer side ≤ 768) for the overlays; absent when it is the input's size. */
+  display?: DisplayImagePayload;
   inverted: boolean;
   /** What was done to the image beyond resizing (alpha compositing, channel conversion), one line each. */
   inputNotes?: string[];

@@ -20,7 +20,7 @@ import { loadModel } from '../../src/engine/io/modelFolder';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { explainImage } from '../../src/engine/explain/explain';
 import { parseMethods } from '../../src/engine/explain/registry';
-import { prepareForModel } from '../../src/engine/preprocess';
+import { DISPLAY_MAX_SIDE, prepareForModel } from '../../src/engine/preprocess';
 import { decodeImage, jpegOrientation } from '../../src/engine/image/decode';
 import * as jpeg from 'jpeg-js';
 import { main } from '../../src/engine/cli';
@@ -302,6 +302,33 @@ describe('model formats', () => {
       assert.deepEqual(p.notes, ['transparent pixels composited onto #808080 (test)']);
       const gray = prepareForModel(img, [1, 2, 1], undefined, { rgb: [0, 0, 0], reason: 'zero' });
       assert.deepEqual(gray.notes, ['transparent pixels composited onto #000000 (zero)', 'RGB image converted to gray (the model takes 1 channel)']);
+    });
+
+    it('overlays are drawn at the image\'s own resolution: prepareForModel keeps it (capped), explain --json draws on it', async () => {
+      assert.equal(prepareForModel({ width: 28, height: 28, channels: 1, data: new Float32Array(784) }, [28, 28, 1]).display, undefined, 'the input\'s size: no second copy');
+      // A 90×60 RGBA photo for a 28×28 gray model: shown gray, composited, at 90×60.
+      const photo = { width: 90, height: 60, channels: 4 as const, data: new Float32Array(90 * 60 * 4).map((_, i) => (i % 4 === 3 ? (i % 8 === 3 ? 0 : 1) : 0.6)) };
+      const p = prepareForModel(photo, [28, 28, 1], undefined, { rgb: [0, 0, 0], reason: 'zero' });
+      assert.deepEqual([p.display?.width, p.display?.height, p.display?.channels], [90, 60, 1]);
+      assert.ok(Math.abs(p.display!.data[0] - 0) < 1e-6 && Math.abs(p.display!.data[1] - 0.6) < 1e-6, 'transparent pixels composited as for the model');
+      // A large photo is capped at DISPLAY_MAX_SIDE on its longer side.
+      const big = prepareForModel({ width: 2000, height: 1000, channels: 3, data: new Float32Array(2000 * 1000 * 3) }, [224, 224, 3]);
+      assert.deepEqual([big.display?.width, big.display?.height, big.display?.channels], [DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE / 2, 3]);
+
+      const t = tempDir();
+      try {
+        const file = join(t.dir, 'wide.png');
+        writeFileSync(file, encodePng({ width: 90, height: 60, channels: 3, data: new Float32Array(90 * 60 * 3).map((_, i) => ((i / 3) % 90 > 30 && (i / 3) % 90 < 60 ? 1 : 0)) }));
+        const out: string[] = [];
+        const code = await main(['explain', file, '--methods', 'gradcam', '--counterfactual', 'none', '--json', '--out', t.dir], { out: (l) => out.push(l), err: () => undefined, isTty: false });
+        assert.equal(code, 0);
+        const report = JSON.parse(out[0]) as { methods: { gradcam: { png: string; heatmap: number[][] } } };
+        assert.equal(report.methods.gradcam.heatmap.length, 28, 'the map itself stays at the model\'s size');
+        const png = decodeImage(readFileSync(report.methods.gradcam.png), report.methods.gradcam.png);
+        assert.deepEqual([png.width, png.height], [450, 300], 'the overlay is the photo\'s 90×60, upscaled ×5 to at least 280 per side');
+      } finally {
+        t.cleanup();
+      }
     });
 
     it('JPEG EXIF orientation is applied (6: rotate 90° clockwise, 3: 180°, 8: 90° counter-clockwise)', () => {

@@ -23,7 +23,9 @@ import {
   selectedTarget, toPersisted,
 } from '../../webview-ui/src/lib/state';
 import { mulberry32 } from '../../src/engine/data/random';
-import { sharedHeatRange } from '../../src/shared/pixels';
+import { resampleMap, sharedHeatRange } from '../../src/shared/pixels';
+import { displayToRgba } from '../../webview-ui/src/lib/image';
+import { overlayRgba } from '../../webview-ui/src/lib/overlay';
 
 /** A deterministic pseudo-random sequence, so failures reproduce. */
 const rng = mulberry32;
@@ -75,6 +77,31 @@ function fakeResult(over: Partial<ExplainResultPayload> = {}): ExplainResultPayl
 }
 
 describe('webview lib', () => {
+  describe('overlays at the image\'s own resolution', () => {
+    it('resampleMap: bilinear between pixel centres, edges clamped; the same size is a copy', () => {
+      // 2×1 → 4×1: centres of the new pixels fall at x = -0.25, 0.25, 0.75, 1.25 of the old grid.
+      assert.deepEqual(Array.from(resampleMap([0, 1], 2, 1, 4, 1)), [0, 0.25, 0.75, 1]);
+      assert.deepEqual(Array.from(resampleMap([1, 2, 3, 4], 2, 2, 2, 2)), [1, 2, 3, 4]);
+      assert.deepEqual(Array.from(resampleMap([5], 1, 1, 3, 2)), [5, 5, 5, 5, 5, 5]);
+      // Downsampling 4×1 → 2×1 reads at x = 0.5 and 2.5.
+      assert.deepEqual(Array.from(resampleMap([0, 1, 2, 3], 4, 1, 2, 1)), [0.5, 2.5]);
+    });
+
+    it('displayToRgba decodes 8-bit gray and RGB; overlayRgba resamples a model-size map onto it', () => {
+      const gray = displayToRgba({ width: 2, height: 1, channels: 1, base64: Buffer.from([0, 200]).toString('base64') });
+      assert.deepEqual(Array.from(gray.data), [0, 0, 0, 255, 200, 200, 200, 255]);
+      const rgb = displayToRgba({ width: 1, height: 1, channels: 3, base64: Buffer.from([1, 2, 3]).toString('base64') });
+      assert.deepEqual(Array.from(rgb.data), [1, 2, 3, 255]);
+      assert.throws(() => displayToRgba({ width: 2, height: 2, channels: 3, base64: Buffer.from([1, 2, 3]).toString('base64') }), /3 bytes for 2×2×3/);
+      const base = displayToRgba({ width: 4, height: 2, channels: 1, base64: Buffer.alloc(8).toString('base64') });
+      const heat = { method: 'gradcam', label: 'Grad-CAM', width: 2, height: 1, data: [0, 1], signed: false, ms: 1 } as unknown as Parameters<typeof overlayRgba>[0];
+      const shown = overlayRgba(heat, base, 'gray', 1);
+      assert.deepEqual([shown.width, shown.height], [4, 2]);
+      // Opacity 1 on a gray colormap: the resampled map itself, 0 → 0.25 → 0.75 → 1 across each row.
+      assert.deepEqual(Array.from({ length: 4 }, (_, x) => shown.data[x * 4]), [0, 64, 191, 255]);
+    });
+  });
+
   describe('shared colormaps', () => {
     it('the engine renders with the shared tables', () => {
       for (const m of COLORMAPS) assert.equal(engineTable(m), sharedTable(m));

@@ -11,6 +11,7 @@ import { explainImage } from '../explain/explain';
 import { getCounterfactualMethod, NO_COUNTERFACTUAL } from '../explain/counterfactuals/registry';
 import { cliReport, explainPayload, modelInfo, type ReportFiles } from '../explain/payload';
 import { XaiLensError } from '../errors';
+import { resampleMap } from '../../shared/pixels';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { numberFlag, stringFlag } from './flags';
 
@@ -70,9 +71,12 @@ export async function explainCommand(values: Values, positionals: string[], io: 
     notes: prepared.notes, totalMs: 0,
   });
   const files: ReportFiles = { methods: {} };
+  // Overlays on the image at its own resolution (the map resampled to it), or on the model input when that is its size.
+  const shown = prepared.display ?? base;
   for (const a of result.attributions) {
-    const heat = heatmapToImage(a.heatmap, a.width, a.height, a.signed ? 'redblue' : colormap, a.signed);
-    files.methods[a.method] = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(base, heat, opacity));
+    const map = prepared.display ? resampleMap(a.heatmap, a.width, a.height, shown.width, shown.height) : a.heatmap;
+    const heat = heatmapToImage(map, shown.width, shown.height, a.signed ? 'redblue' : colormap, a.signed);
+    files.methods[a.method] = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(shown, heat, opacity));
   }
   const cf = result.counterfactual;
   if (cf) {

@@ -3,8 +3,9 @@
  * the engine process sends to panels. The CLI's `explain --json` report is the same payload with its files added,
  * methods keyed by id and heatmaps as rows, its keys mapped to the documented snake_case names.
  */
-import type { AttentionPayload, ExplainResultPayload, HeatmapPayload, ModelInfo } from '../../shared/protocol';
-import type { RasterImage } from '../image/imageMath';
+import { Buffer } from 'node:buffer';
+import type { AttentionPayload, DisplayImagePayload, ExplainResultPayload, HeatmapPayload, ModelInfo } from '../../shared/protocol';
+import { toBytes, type RasterImage } from '../image/imageMath';
 import type { ImportedModel } from '../io/modelFormats';
 import { countMacs } from '../models/modelStats';
 import type { ExplainResult } from './explain';
@@ -38,10 +39,16 @@ export interface PayloadContext {
   forwardBackend?: string;
   /** The image as the model saw it. */
   input: RasterImage;
+  /** The image at its own resolution, where that differs from the input's (preprocess.ts). */
+  display?: RasterImage;
   inverted: boolean;
   /** What preparing the image did that a user should know (alpha composited, channels converted…). */
   notes?: string[];
   totalMs: number;
+}
+
+function displayPayload(img: RasterImage): DisplayImagePayload {
+  return { width: img.width, height: img.height, channels: img.channels, base64: Buffer.from(toBytes(img)).toString('base64') };
 }
 
 /** The attention explainer's scores as the panel needs them (the per-layer maps stay in the engine). */
@@ -84,6 +91,7 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
     forwardBackend: ctx.forwardBackend,
     notes: r.notes,
     input: { width, height, channels, data: Array.from(data) },
+    ...(ctx.display ? { display: displayPayload(ctx.display) } : {}),
     inverted: ctx.inverted,
     inputNotes: ctx.notes,
     prediction: r.prediction,

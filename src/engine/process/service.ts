@@ -12,7 +12,7 @@ import { parseMethods } from '../explain/registry';
 import { explainPayload, modelInfo } from '../explain/payload';
 import { describeEngine } from '../describe';
 import { readImageFile } from '../image/decode';
-import { prepareForModel } from '../preprocess';
+import { prepareForModel, type PreparedImage } from '../preprocess';
 import { NewestFirst } from './newestFirst';
 import { explainFolder, listImages } from '../explain/folder';
 import type { ExplainFolderParams, ExplainFolderResult, FolderItemParams } from '../../shared/gallery';
@@ -40,7 +40,7 @@ const MEMORY_PREFIX = 'debug:';
  * Pixels sent with the request. 0..1 pixels are prepared as a file's would be; a raw input (a live model's own
  * tensor) must already have the model's input shape, and goes in unchanged.
  */
-function preparePayload(img: ImagePayload, m: WarmModel, raw: boolean): { image: RasterImage; inverted: boolean; notes: string[] } {
+function preparePayload(img: ImagePayload, m: WarmModel, raw: boolean): PreparedImage {
   const { width, height, channels } = img;
   if (channels !== 1 && channels !== 3 && channels !== 4) throw new XaiLensError(`an image with ${channels} channels cannot be explained`);
   if (img.data.length !== width * height * channels) throw new XaiLensError(`the image holds ${img.data.length} values, not ${width}×${height}×${channels}`);
@@ -194,7 +194,7 @@ export class EngineService {
     this.progress({ token, done: 0, total, message: 'predicting' });
     const payload = (r: ExplainResult) => explainPayload(r, {
       imagePath: p.imagePath, model: m.info, backend: this.backend?.name ?? 'unknown', forwardBackend: m.view.forwardBackend, input: prepared.image,
-      inverted: prepared.inverted, notes: prepared.notes, totalMs: performance.now() - t0,
+      display: prepared.display, inverted: prepared.inverted, notes: prepared.notes, totalMs: performance.now() - t0,
     });
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,

@@ -6,7 +6,7 @@
  * converted the way the engine's `toChannels` does (alpha composited on black), so the panel shows the same pixels
  * as the engine's PNGs.
  */
-import type { ImagePayload } from '../../../src/shared/protocol';
+import type { DisplayImagePayload, ImagePayload } from '../../../src/shared/protocol';
 import { LUMA, sideBySidePixels, signedDiffRgb, upscaleFactor } from '../../../src/shared/pixels';
 
 export { upscaleFactor };
@@ -58,6 +58,23 @@ export function imageToRgba(img: ImagePayload): Rgba {
     out[p * 4] = byte(r);
     out[p * 4 + 1] = byte(g);
     out[p * 4 + 2] = byte(b);
+    out[p * 4 + 3] = 255;
+  }
+  return { width: img.width, height: img.height, data: out };
+}
+
+/** The image at its own resolution (8-bit gray or RGB, base64) as opaque RGBA. */
+export function displayToRgba(img: DisplayImagePayload): Rgba {
+  const bin = atob(img.base64);
+  const n = img.width * img.height;
+  if (bin.length !== n * img.channels) throw new Error(`displayToRgba: ${bin.length} bytes for ${img.width}×${img.height}×${img.channels}`);
+  const out = new Uint8ClampedArray(n * 4);
+  for (let p = 0; p < n; p++) {
+    const s = p * img.channels;
+    const r = bin.charCodeAt(s);
+    out[p * 4] = r;
+    out[p * 4 + 1] = img.channels === 1 ? r : bin.charCodeAt(s + 1);
+    out[p * 4 + 2] = img.channels === 1 ? r : bin.charCodeAt(s + 2);
     out[p * 4 + 3] = 255;
   }
   return { width: img.width, height: img.height, data: out };
