@@ -23,6 +23,19 @@ export interface Capabilities {
   needsSpatialLayer: boolean;
   /** The heatmap is signed (negative = evidence against the target). */
   signed: boolean;
+  /** Splits its gradient samples with the engine's second thread (`ModelView.secondThread`) when there is one. */
+  secondThread?: boolean;
+}
+
+/**
+ * The engine's second thread seen from an explainer: a copy of the same model that computes input gradients
+ * (parallel/explainReplica.ts). It takes one half batch at a time.
+ */
+export interface GradientPeer {
+  /** Loaded, idle and not failed: a half sent now starts at once instead of waiting. */
+  available(): boolean;
+  /** Σ over the `n` images ([n, h, w, c] values) of ∂y_target/∂x, as h·w·c values; rejects if the thread failed. */
+  gradientSum(images: Float32Array, n: number, target: number): Promise<Float32Array>;
 }
 
 export interface ExplainRequest {
@@ -84,6 +97,8 @@ export interface ModelView {
   cost?: ModelCost;
   /** Images per model batch that `probabilities` uses (it splits larger inputs itself). */
   forwardBatch?: number;
+  /** A second thread holding the same model, where one is started and pays; absent: every gradient runs here. */
+  secondThread?: GradientPeer;
 }
 
 export interface AttentionSite {

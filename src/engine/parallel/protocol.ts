@@ -17,11 +17,17 @@ export type ReplicaRequest =
   /** Set the replica's trainable weights (flattened in model order), then compute gradients of this half batch. */
   | { type: 'gradients'; weights: Float32Array; images: Float32Array; labels: Int32Array; n: number }
   /** Set all weights (model.weights order, batch-norm statistics included), then predict `n` images in batches. */
-  | { type: 'predict'; weights: Float32Array; images: Float32Array; n: number; batchSize: number };
+  | { type: 'predict'; weights: Float32Array; images: Float32Array; n: number; batchSize: number }
+  /** Set all weights once (model.weights order): an explained model does not change, so later requests bring none. */
+  | { type: 'weights'; weights: Float32Array }
+  /** Σ over `n` images of ∂y_target/∂x with the weights last set, y the class score explainers use (modelView). */
+  | { type: 'gradientSum'; images: Float32Array; n: number; target: number };
 
 export type ReplicaReply =
   | { type: 'ready' }
   /** numTensors: the worker's live tensors after the step (a leak shows as growth). */
   | { type: 'gradients'; grads: Float32Array; loss: number; correct: number; numTensors: number }
   | { type: 'probabilities'; probs: Float32Array }
+  /** h·w·c values; numTensors as for 'gradients'. */
+  | { type: 'gradientSum'; sum: Float32Array; numTensors: number }
   | { type: 'error'; message: string };

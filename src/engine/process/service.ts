@@ -30,6 +30,9 @@ import type {
   PartialResultParams, ProgressParams,
 } from '../../shared/protocol';
 import { XaiLensError } from '../errors';
+import { ExplainReplica } from '../parallel/explainReplica';
+import { explainThreadsPay } from '../parallel/replica';
+import type { Explainer } from '../explain/types';
 
 /** Models loaded from memory (the debugger) are keyed `debug:<name>`, never a folder. */
 const MEMORY_PREFIX = 'debug:';
@@ -56,6 +59,14 @@ interface WarmModel {
   view: ModelViewImpl;
   imported: ImportedModel;
   info: ModelInfo;
+  /** The model's second thread, started by the first explanation that splits gradient samples (ensureSecondThread). */
+  replica?: ExplainReplica;
+}
+
+/** Disposes a model and closes its second thread. */
+function release(m: WarmModel): void {
+  void m.replica?.close();
+  m.model.dispose();
 }
 
 export class EngineService {
@@ -137,7 +148,8 @@ export class EngineService {
     } catch (e) {
       throw new XaiLensError(`cannot build ${p.name} from what the debugger read: ${(e as Error).message.split('\n')[0]}`);
     }
-    this.models.get(p.key)?.model.dispose();
+    const old = this.models.get(p.key);
+    if (old) release(old);
     const m = this.warmModel(importedFromMemory(model, p.key, p.name));
     this.models.set(p.key, m);
     return m.info;
@@ -172,6 +184,7 @@ export class EngineService {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const m = await this.warm(p.modelDir, p.allowLargeModel);
+    this.ensureSecondThread(m, methods);
     const details = m.imported.details;
     const prepared = p.image ? preparePayload(p.image, m, p.rawInput === true) : prepareForModel(await readImageFile(p.imagePath), m.view.inputShape, details, details.alphaBackground);
     const token = p.progressToken ?? '';
@@ -188,6 +201,22 @@ export class EngineService {
       onPartial: (partial) => this.partial({ token, result: payload(partial) }),
     });
     return payload(r);
+  }
+
+  /**
+   * Starts the model's second thread when this explanation has methods that split their gradient samples with it
+   * (SmoothGrad, Integrated Gradients) and a second thread pays (wasm on two cores or more). It loads on the other
+   * core while this thread explains; the methods use it once it is ready (explain/methods/twoThreads.ts).
+   */
+  private ensureSecondThread(m: WarmModel, methods: Explainer[]): void {
+    if (m.replica || !methods.some((e) => e.capabilities.secondThread) || !explainThreadsPay()) return;
+    m.replica = new ExplainReplica(m.model, this.backend?.name ?? 'wasm');
+    m.view.secondThread = m.replica;
+  }
+
+  /** The second thread of a loaded model, if one was started (tests). */
+  secondThreadOf(dir: string): ExplainReplica | undefined {
+    return this.models.get(dir.startsWith(MEMORY_PREFIX) ? dir : resolve(dir))?.replica;
   }
 
   /**
@@ -221,7 +250,7 @@ export class EngineService {
   }
 
   dispose(): void {
-    for (const m of this.models.values()) m.model.dispose();
+    for (const m of this.models.values()) release(m);
     this.models.clear();
   }
 }

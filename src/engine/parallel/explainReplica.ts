@@ -1,0 +1,82 @@
+/**
+ * The second thread of explanations: a Replica (replica.ts) of one loaded model that computes input gradients for the
+ * methods that split their samples (explain/methods/twoThreads.ts: SmoothGrad, Integrated Gradients).
+ *
+ * Unlike training's replica it receives the weights once, when it starts: an explained model never changes, and a
+ * model loaded again under the same key gets a new replica. Starting returns at once; the worker builds the model on
+ * the other core while this thread goes on (Grad-CAM first), and until it is loaded the explainers compute alone.
+ */
+import type * as tf from '@tensorflow/tfjs';
+import { XaiLensError } from '../errors';
+import type { GradientPeer } from '../explain/types';
+import { flatten } from './protocol';
+import { Replica } from './replica';
+
+export class ExplainReplica implements GradientPeer {
+  /** Half batches the worker computed: how tests see that the split really happened. */
+  served = 0;
+  /** The worker's live tensors after its last half (a leak shows as growth). */
+  workerTensors = 0;
+  /** Settles when the worker is loaded, or could not be (`failure` then says why): never rejects. */
+  readonly ready: Promise<void>;
+  private replica: Replica | undefined;
+  private loaded = false;
+  private busy = false;
+  private closed = false;
+  private failure: Error | undefined;
+
+  constructor(model: tf.LayersModel, backend: string) {
+    const shape = model.inputs[0].shape.slice(1) as [number, number, number];
+    const out = model.outputs[0].shape;
+    // Topology and weights are read now, synchronously: the model may be disposed before the worker is ready.
+    const weights = flatten(model.weights.map((v) => v.read()));
+    this.ready = this.load(Replica.start(model, backend, shape, out[out.length - 1] as number), weights);
+  }
+
+  private async load(starting: Promise<Replica>, weights: Float32Array<ArrayBuffer>): Promise<void> {
+    try {
+      const replica = await starting;
+      this.replica = replica;
+      if (this.closed) {
+        await replica.close();
+        return;
+      }
+      await replica.request({ type: 'weights', weights }, [weights.buffer]);
+      this.loaded = true;
+    } catch (err) {
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
+    }
+  }
+
+  /** Why the thread cannot help (it failed to start, or failed since), if it cannot. */
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  available(): boolean {
+    return this.loaded && !this.busy && !this.closed && !this.failure;
+  }
+
+  async gradientSum(images: Float32Array, n: number, target: number): Promise<Float32Array> {
+    if (!this.available()) throw new XaiLensError('the second engine thread is not available');
+    this.busy = true;
+    try {
+      const r = await this.replica!.request({ type: 'gradientSum', images, n, target }, [images.buffer]);
+      if (r.type !== 'gradientSum') throw new XaiLensError(`second engine thread answered "${r.type}" to gradientSum`);
+      this.served++;
+      this.workerTensors = r.numTensors;
+      return r.sum;
+    } catch (err) {
+      // A thread that failed once (it stopped, or cannot run this model) would fail again: the caller computes alone.
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.replica?.close();
+  }
+}
