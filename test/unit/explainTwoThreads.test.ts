@@ -96,6 +96,37 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients)', funct
     });
   }
 
+  it('each thread keeps to the memory budget: a batch cut to fit it bounds both halves', async () => {
+    const model = colourNet([32, 32, 3]);
+    const view = createModelView(model);
+    const replica = new ExplainReplica(model, 'wasm');
+    const previous = process.env.XAI_LENS_BATCH_MEMORY_MB;
+    try {
+      await replica.ready;
+      const sizes: number[] = [];
+      view.secondThread = {
+        available: () => replica.available(),
+        gradientSum: (images, n, target) => {
+          sizes.push(n);
+          assert.equal(images.length, n * 32 * 32 * 3);
+          return replica.gradientSum(images, n, target);
+        },
+      };
+      // Room for 3.5 images per batch: 64 asked, 3 run, on each thread.
+      process.env.XAI_LENS_BATCH_MEMORY_MB = String((3.5 * view.cost.bytesPerImage) / 2 ** 20);
+      const r = await smoothGrad.explain(view, request(view, { samples: 20, batch: 64 }));
+      assert.equal(r.scores?.batch, 3);
+      assert.match(String(r.scores?.note), /ran batches of 3/);
+      // Rounds of 6, 6, 6 and 2 samples: this thread computes the first 3, 3, 3, 1 of each, the worker the rest.
+      assert.deepEqual(sizes, [3, 3, 3, 1]);
+    } finally {
+      if (previous === undefined) delete process.env.XAI_LENS_BATCH_MEMORY_MB;
+      else process.env.XAI_LENS_BATCH_MEMORY_MB = previous;
+      await replica.close();
+      model.dispose();
+    }
+  });
+
   it('without a second thread, with XAI_LENS_THREADS=1, or when the worker fails, all of it runs here', async () => {
     const model = colourNet([32, 32, 3]);
     const view = createModelView(model);

@@ -174,6 +174,13 @@ interface RoundOptions {
   signal: AbortSignal | undefined;
 }
 
+/*
+ * One thread only. A step's batch is the round's λ lanes (4 by default, fewer where the memory budget says so), each
+ * step depends on the previous through Adam's state, and the method is synchronous by its registry contract. Its
+ * lanes are independent, so they could be split like SmoothGrad's samples (explain/methods/twoThreads.ts), but that
+ * needs this loss computed in the worker and an asynchronous step loop; at 28×28 a step is a few milliseconds, about
+ * what the message round trip costs, so only photo-size inputs would gain.
+ */
 function optimiseRound(scores: ScoreFn, { x0, hot, lambdas, sign, kappa, beta, lr, steps, signal }: RoundOptions): RoundResult {
   const P = lambdas.length;
   const [b1, b2, eps] = [0.9, 0.999, 1e-8];
