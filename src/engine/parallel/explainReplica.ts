@@ -28,8 +28,16 @@ export class ExplainReplica implements GradientPeer {
   constructor(model: tf.LayersModel, backend: string) {
     const shape = model.inputs[0].shape.slice(1) as [number, number, number];
     const out = model.outputs[0].shape;
-    // Topology and weights are read now, synchronously: the model may be disposed before the worker is ready.
-    const weights = flatten(model.weights.map((v) => v.read()));
+    // Topology and weights are read now, synchronously: the model may be disposed before the worker is ready. A model
+    // this cannot copy (e.g. weights of mixed dtypes) is explained on one thread, never failed for it.
+    let weights: Float32Array<ArrayBuffer>;
+    try {
+      weights = flatten(model.weights.map((v) => v.read()));
+    } catch (err) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.ready = Promise.resolve();
+      return;
+    }
     this.ready = this.load(Replica.start(model, backend, shape, out[out.length - 1] as number), weights);
   }
 

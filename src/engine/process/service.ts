@@ -65,7 +65,8 @@ interface WarmModel {
 
 /** Disposes a model and closes its second thread. */
 function release(m: WarmModel): void {
-  void m.replica?.close();
+  // Closing only terminates the worker; nothing waits on it, and a failure there must not reach the process.
+  m.replica?.close().catch(() => undefined);
   m.model.dispose();
 }
 
