@@ -10,9 +10,9 @@
  * Each method runs once after one Grad-CAM warm-up unless `--repeats` says otherwise (the gradient methods take
  * tens of seconds on wasm).
  *
- * SmoothGrad and Integrated Gradients split their samples with a second thread where the engine process would
- * (wasm on two cores or more), loaded before the timings; `XAI_LENS_THREADS=1` keeps them on one, for an A/B. The
- * JSON records `threads`.
+ * SmoothGrad, Integrated Gradients and the gradient counterfactual split their work with a second thread where the
+ * engine process would (wasm on two cores or more), loaded before the timings; `XAI_LENS_THREADS=1` keeps them on
+ * one, for an A/B. The JSON records `threads`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
@@ -22,7 +22,7 @@ import { loadModel } from '../src/engine/io/modelFolder';
 import { createModelView, type ModelViewImpl } from '../src/engine/explain/modelView';
 import { EXPLAINERS } from '../src/engine/explain/registry';
 import { growingSpheres } from '../src/engine/explain/counterfactuals/growingSpheres';
-import { gradientCounterfactual } from '../src/engine/explain/counterfactuals/gradient';
+import { gradientCounterfactualOn } from '../src/engine/explain/counterfactuals/gradient';
 import { readImageFile } from '../src/engine/image/decode';
 import { buildMobileNetV2 } from '../src/engine/models/mobilenetv2';
 import { fitBatch } from '../src/engine/explain/budget';
@@ -99,8 +99,8 @@ async function methodsAndCounterfactuals(view: ModelViewImpl, image: Float32Arra
   if (!only || only.includes('gradient')) {
     let found = false;
     counterfactuals.gradient = {
-      ms: await medianMs(Math.min(repeats, 5), () => {
-        found = gradientCounterfactual(view.scores, view.probabilities, image, shape, { seed: 1, parallel: lanes }).found;
+      ms: await medianMs(Math.min(repeats, 5), async () => {
+        found = (await gradientCounterfactualOn(view, image, shape, { seed: 1, parallel: lanes })).found;
       }, warmUp),
       found,
       lanes,

@@ -8,6 +8,7 @@ import type { Attribution, ExplainRequest, GradientPeer } from '../../src/engine
 import { ExplainReplica } from '../../src/engine/parallel/explainReplica';
 import { getArchitecture } from '../../src/engine/models/zoo';
 import { EngineService } from '../../src/engine/process/service';
+import { gradientCounterfactual, gradientCounterfactualOn } from '../../src/engine/explain/counterfactuals/gradient';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import { maxAbs, maxAbsDiff } from './helpers';
 
@@ -59,7 +60,7 @@ const SG = { samples: 20, batch: 4, sigma: 0.2 };
 const IG = { steps: 20, batch: 4 };
 const HALVES = 3;
 
-describe('explanations on two threads (SmoothGrad, Integrated Gradients)', function () {
+describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradient counterfactual)', function () {
   this.timeout(300_000);
   before(async () => {
     await initBackend('wasm');
@@ -111,6 +112,7 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients)', funct
           assert.equal(images.length, n * 32 * 32 * 3);
           return replica.gradientSum(images, n, target);
         },
+        laneGradient: (req) => replica.laneGradient(req),
       };
       // Room for 3.5 images per batch: 64 asked, 3 run, on each thread.
       process.env.XAI_LENS_BATCH_MEMORY_MB = String((3.5 * view.cost.bytesPerImage) / 2 ** 20);
@@ -153,6 +155,9 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients)', funct
           failed = true;
           throw new Error('worker exited');
         },
+        laneGradient: async () => {
+          throw new Error('worker exited');
+        },
       };
       const afterFailure = await integratedGradients.explain(view, request(view, IG));
       view.secondThread = undefined;
@@ -182,6 +187,7 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients)', funct
           if (sent === 1) void r.then(() => ctl.abort());
           return r;
         },
+        laneGradient: (req) => replica.laneGradient(req),
       };
       view.secondThread = peer;
       const tensors = tf.memory().numTensors;
@@ -195,6 +201,48 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients)', funct
       model.dispose();
     }
   });
+
+  for (const [name, shape, build] of [['28×28×1 CBAM-MobileNetV2', [28, 28, 1], cbamNet], ['32×32×3 conv net', [32, 32, 3], colourNet]] as const) {
+    it(`gradient counterfactual: lanes split between the threads give the one-thread result (${name})`, async () => {
+      const model = build(shape as Shape);
+      const view = createModelView(model);
+      const replica = new ExplainReplica(model, 'wasm');
+      const x = image(view.inputShape);
+      // 2 rounds of 5 steps, 4 lanes: every step sends 2 lanes to the worker.
+      const opts = { maxIterations: 10, searchSteps: 2, parallel: 4, seed: 1 };
+      try {
+        const one = gradientCounterfactual(view.scores, view.probabilities, x, view.inputShape, opts);
+        await replica.ready;
+        view.secondThread = replica;
+        const tensors = tf.memory().numTensors;
+        const two = await gradientCounterfactualOn(view, x, view.inputShape, opts);
+        assert.equal(replica.served, 10, 'lane halves served by the worker');
+        assert.equal(tf.memory().numTensors, tensors, 'main-thread tensors');
+        assert.equal(two.found, one.found);
+        assert.equal(two.label, one.label);
+        assert.ok(maxAbsDiff(one.image, two.image) <= 1e-4, `images differ by ${maxAbsDiff(one.image, two.image)}`);
+        // Cancelled after the first step's lanes: no further lanes go out.
+        const ctl = new AbortController();
+        let sent = 0;
+        view.secondThread = {
+          available: () => replica.available(),
+          gradientSum: (images, n, target) => replica.gradientSum(images, n, target),
+          laneGradient: (req) => {
+            sent++;
+            const r = replica.laneGradient(req);
+            void r.then(() => ctl.abort());
+            return r;
+          },
+        };
+        await assert.rejects(gradientCounterfactualOn(view, x, view.inputShape, { ...opts, signal: ctl.signal }), /cancelled/);
+        assert.equal(sent, 1);
+        assert.equal(tf.memory().numTensors, tensors, 'main-thread tensors after the cancel');
+      } finally {
+        await replica.close();
+        model.dispose();
+      }
+    });
+  }
 
   it('the engine process starts a second thread for a model only when an explanation splits gradients, and closes it with the model', async () => {
     const service = new EngineService();
@@ -219,6 +267,14 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients)', funct
       assert.ok(maxAbsDiff(a, b) <= 1e-5 * maxAbs(a), 'the same map whichever thread computed it');
       service.dispose();
       assert.equal(replica.available(), false, 'closed with the model');
+      // The gradient counterfactual alone asks for one too, and splits its lanes once it is loaded.
+      await service.explain({ modelDir, imagePath, methods: ['gradcam'], counterfactual: 'gradient' });
+      const again = service.secondThreadOf(modelDir);
+      assert.ok(again && again !== replica);
+      await again.ready;
+      const before = again.served; // the first run may have used it already, once it was loaded
+      await service.explain({ modelDir, imagePath, methods: ['gradcam'], counterfactual: 'gradient', counterfactualOptions: { maxIterations: 4, searchSteps: 1 } });
+      assert.equal(again.served - before, 4, 'one lane half per optimiser step');
     } finally {
       service.dispose();
     }

@@ -1,6 +1,7 @@
 /**
  * The second thread of explanations: a Replica (replica.ts) of one loaded model that computes input gradients for the
- * methods that split their samples (explain/methods/twoThreads.ts: SmoothGrad, Integrated Gradients).
+ * methods that split their samples (explain/methods/twoThreads.ts: SmoothGrad, Integrated Gradients) and for the
+ * gradient counterfactual's λ lanes (explain/counterfactuals/gradient.ts).
  *
  * Unlike training's replica it receives the weights once, when it starts: an explained model never changes, and a
  * model loaded again under the same key gets a new replica. Starting returns at once; the worker builds the model on
@@ -8,12 +9,12 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
-import type { GradientPeer } from '../explain/types';
-import { flatten } from './protocol';
+import type { GradientPeer, LaneRequest } from '../explain/types';
+import { flatten, type ReplicaReply, type ReplicaRequest } from './protocol';
 import { Replica } from './replica';
 
 export class ExplainReplica implements GradientPeer {
-  /** Half batches the worker computed: how tests see that the split really happened. */
+  /** Half batches (or lane halves) the worker computed: how tests see that the split really happened. */
   served = 0;
   /** The worker's live tensors after its last half (a leak shows as growth). */
   workerTensors = 0;
@@ -66,14 +67,25 @@ export class ExplainReplica implements GradientPeer {
   }
 
   async gradientSum(images: Float32Array, n: number, target: number): Promise<Float32Array> {
+    const r = await this.ask({ type: 'gradientSum', images, n, target }, [images.buffer]);
+    if (r.type !== 'gradientSum') throw new XaiLensError(`second engine thread answered "${r.type}" to gradientSum`);
+    return r.sum;
+  }
+
+  async laneGradient(req: LaneRequest): Promise<{ grads: Float32Array; stats: Float32Array }> {
+    const r = await this.ask({ type: 'laneGradient', ...req }, [req.lanes.buffer, req.lambdas.buffer, req.original.buffer]);
+    if (r.type !== 'laneGradient') throw new XaiLensError(`second engine thread answered "${r.type}" to laneGradient`);
+    return r;
+  }
+
+  private async ask(msg: ReplicaRequest, transfer: ArrayBufferLike[]): Promise<ReplicaReply> {
     if (!this.available()) throw new XaiLensError('the second engine thread is not available');
     this.busy = true;
     try {
-      const r = await this.replica!.request({ type: 'gradientSum', images, n, target }, [images.buffer]);
-      if (r.type !== 'gradientSum') throw new XaiLensError(`second engine thread answered "${r.type}" to gradientSum`);
+      const r = await this.replica!.request(msg, transfer);
       this.served++;
-      this.workerTensors = r.numTensors;
-      return r.sum;
+      if ('numTensors' in r) this.workerTensors = r.numTensors;
+      return r;
     } catch (err) {
       // A thread that failed once (it stopped, or cannot run this model) would fail again: the caller computes alone.
       this.failure ??= err instanceof Error ? err : new Error(String(err));

@@ -3,7 +3,8 @@
  * core. It holds no state of its own between requests: each one brings the weights it needs, so the two copies
  * cannot drift. Training sends half of every batch and gets its gradients back; inference sends half of the images.
  * Explanations are the exception: their model never changes, so its weights come once ('weights') and each half batch
- * of SmoothGrad / Integrated Gradients samples comes alone ('gradientSum'). Messages are typed in ./protocol.
+ * of SmoothGrad / Integrated Gradients samples ('gradientSum') or of the gradient counterfactual's lanes
+ * ('laneGradient') comes alone. Messages are typed in ./protocol.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
@@ -15,6 +16,7 @@ import { computeGradients, logitsModel } from '../training/gradients';
 import { predictProbabilities } from '../inference';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
 import { gradientSum } from '../explain/methods/common';
+import { laneGradient } from '../explain/counterfactuals/gradient';
 import { flatten, type ReplicaReply, type ReplicaRequest } from './protocol';
 
 if (!parentPort) throw new Error('replicaWorker must run as a worker thread');
@@ -79,6 +81,23 @@ function gradientSumOf(msg: Extract<ReplicaRequest, { type: 'gradientSum' }>): v
   reply({ type: 'gradientSum', sum: out, numTensors: tf.memory().numTensors }, [out.buffer]);
 }
 
+function laneGradientOf(msg: Extract<ReplicaRequest, { type: 'laneGradient' }>): void {
+  view ??= createModelView(model!);
+  const v = view;
+  const { g, stats } = tf.tidy(() => {
+    const shape4 = [msg.n, ...v.inputShape] as [number, number, number, number];
+    const X = tf.tile(tf.tensor4d(msg.original, [1, ...v.inputShape]), [msg.n, 1, 1, 1]);
+    const hot = tf.cast(tf.oneHot(tf.tensor1d([msg.cls], 'int32'), v.numClasses), 'float32') as tf.Tensor2D;
+    const lam = tf.tensor4d(msg.lambdas, [msg.n, 1, 1, 1]);
+    const r = laneGradient(v.scores, { adv: tf.tensor4d(msg.lanes, shape4), X, lam, hot, sign: msg.sign, kappa: msg.kappa });
+    return { g: r.g, stats: r.stats };
+  });
+  const grads = new Float32Array(g.dataSync());
+  const st = new Float32Array(stats.dataSync());
+  tf.dispose([g, stats]);
+  reply({ type: 'laneGradient', grads, stats: st, numTensors: tf.memory().numTensors }, [grads.buffer, st.buffer]);
+}
+
 port.on('message', (msg: ReplicaRequest) => {
   void (async () => {
     try {
@@ -92,7 +111,8 @@ port.on('message', (msg: ReplicaRequest) => {
         else if (msg.type === 'weights') {
           setWeights(allVars, msg.weights);
           reply({ type: 'ready' });
-        } else gradientSumOf(msg);
+        } else if (msg.type === 'gradientSum') gradientSumOf(msg);
+        else laneGradientOf(msg);
       }
     } catch (err) {
       reply({ type: 'error', message: err instanceof Error ? err.message : String(err) });

@@ -7,7 +7,7 @@ import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/ba
 import { importedFromMemory, importModel, type ImportedModel } from '../io/modelFormats';
 import { importedModelCard } from '../io/importedCard';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
-import { explainImage } from '../explain/explain';
+import { explainImage, usesSecondThread } from '../explain/explain';
 import { parseMethods } from '../explain/registry';
 import { explainPayload, modelInfo } from '../explain/payload';
 import { describeEngine } from '../describe';
@@ -59,7 +59,7 @@ interface WarmModel {
   view: ModelViewImpl;
   imported: ImportedModel;
   info: ModelInfo;
-  /** The model's second thread, started by the first explanation that splits gradient samples (ensureSecondThread). */
+  /** The model's second thread, started by the first explanation that splits gradient work (ensureSecondThread). */
   replica?: ExplainReplica;
 }
 
@@ -185,7 +185,7 @@ export class EngineService {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const m = await this.warm(p.modelDir, p.allowLargeModel);
-    this.ensureSecondThread(m, methods);
+    this.ensureSecondThread(m, methods, p.counterfactual);
     const details = m.imported.details;
     const prepared = p.image ? preparePayload(p.image, m, p.rawInput === true) : prepareForModel(await readImageFile(p.imagePath), m.view.inputShape, details, details.alphaBackground);
     const token = p.progressToken ?? '';
@@ -205,12 +205,12 @@ export class EngineService {
   }
 
   /**
-   * Starts the model's second thread when this explanation has methods that split their gradient samples with it
-   * (SmoothGrad, Integrated Gradients) and a second thread pays (wasm on two cores or more). It loads on the other
+   * Starts the model's second thread when this explanation has methods that split their gradient work with it
+   * (SmoothGrad, Integrated Gradients, the gradient counterfactual) and a second thread pays (wasm on two cores or more). It loads on the other
    * core while this thread explains; the methods use it once it is ready (explain/methods/twoThreads.ts).
    */
-  private ensureSecondThread(m: WarmModel, methods: Explainer[]): void {
-    if (m.replica || !methods.some((e) => e.capabilities.secondThread) || !explainThreadsPay()) return;
+  private ensureSecondThread(m: WarmModel, methods: Explainer[], counterfactual: string): void {
+    if (m.replica || !usesSecondThread(methods, counterfactual) || !explainThreadsPay()) return;
     m.replica = new ExplainReplica(m.model, this.backend?.name ?? 'wasm');
     m.view.secondThread = m.replica;
   }
