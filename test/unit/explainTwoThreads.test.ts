@@ -7,6 +7,8 @@ import { integratedGradients, smoothGrad } from '../../src/engine/explain/method
 import type { Attribution, ExplainRequest, GradientPeer } from '../../src/engine/explain/types';
 import { ExplainReplica } from '../../src/engine/parallel/explainReplica';
 import { getArchitecture } from '../../src/engine/models/zoo';
+import { buildMobileNetV2 } from '../../src/engine/models/mobilenetv2';
+import { modelCost } from '../../src/engine/explain/budget';
 import { EngineService } from '../../src/engine/process/service';
 import { gradientCounterfactual, gradientCounterfactualOn } from '../../src/engine/explain/counterfactuals/gradient';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
@@ -121,6 +123,51 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
       assert.match(String(r.scores?.note), /ran batches of 3/);
       // Rounds of 6, 6, 6 and 2 samples: this thread computes the first 3, 3, 3, 1 of each, the worker the rest.
       assert.deepEqual(sizes, [3, 3, 3, 1]);
+    } finally {
+      if (previous === undefined) delete process.env.XAI_LENS_BATCH_MEMORY_MB;
+      else process.env.XAI_LENS_BATCH_MEMORY_MB = previous;
+      await replica.close();
+      model.dispose();
+    }
+  });
+
+  it('224×224×3 under a 2.5-image budget: both threads keep to batches of 2 and agree with one thread', async () => {
+    const stages = [16, 24, 32, 64, 96].map((c, i) => ({ t: i ? 6 : 1, c, n: 1, s: i ? 2 : 1 }));
+    const model = buildMobileNetV2({ inputShape: [224, 224, 3], numClasses: 10, alpha: 0.35, stages, topChannels: 32, seed: 5 });
+    const previous = process.env.XAI_LENS_BATCH_MEMORY_MB;
+    process.env.XAI_LENS_BATCH_MEMORY_MB = String(Math.ceil((2.5 * modelCost(model).bytesPerImage) / 2 ** 20));
+    const view = createModelView(model);
+    const replica = new ExplainReplica(model, 'wasm');
+    try {
+      const sg = { samples: 8, batch: 64 };
+      const ig = { steps: 8, batch: 64 };
+      const oneSg = await smoothGrad.explain(view, request(view, sg));
+      const oneIg = await integratedGradients.explain(view, request(view, ig));
+      await replica.ready;
+      const sizes: number[] = [];
+      view.secondThread = {
+        available: () => replica.available(),
+        gradientSum: (images, n, target) => {
+          sizes.push(n);
+          return replica.gradientSum(images, n, target);
+        },
+        laneGradient: (req) => {
+          sizes.push(req.n);
+          return replica.laneGradient(req);
+        },
+      };
+      const twoSg = await smoothGrad.explain(view, request(view, sg));
+      const twoIg = await integratedGradients.explain(view, request(view, ig));
+      assert.equal(twoSg.scores?.batch, 2);
+      // Rounds of 4 samples: 2 here, 2 there, twice per method.
+      assert.deepEqual(sizes, [2, 2, 2, 2]);
+      assert.ok(relativeDiff(oneSg, twoSg) <= 1e-5, `SmoothGrad differs by ${relativeDiff(oneSg, twoSg)}`);
+      assert.ok(relativeDiff(oneIg, twoIg) <= 1e-5, `IG differs by ${relativeDiff(oneIg, twoIg)}`);
+      // The counterfactual's lanes are cut to the budget first (explain.ts): 2 lanes, one per thread.
+      sizes.length = 0;
+      const cf = await gradientCounterfactualOn(view, image(view.inputShape), view.inputShape, { maxIterations: 4, searchSteps: 1, parallel: 2 });
+      assert.deepEqual(sizes, [1, 1, 1, 1]);
+      assert.ok(cf.image.every(Number.isFinite));
     } finally {
       if (previous === undefined) delete process.env.XAI_LENS_BATCH_MEMORY_MB;
       else process.env.XAI_LENS_BATCH_MEMORY_MB = previous;
