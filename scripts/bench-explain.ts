@@ -9,6 +9,10 @@
  * `{"model", "input", "macs_per_image", "backend", "predict_img_s", "methods": {"<id>": {"ms"}}, "counterfactuals": {"<id>": {"ms"}}, …}`.
  * Each method runs once after one Grad-CAM warm-up unless `--repeats` says otherwise (the gradient methods take
  * tens of seconds on wasm).
+ *
+ * SmoothGrad, Integrated Gradients and the gradient counterfactual split their work with a second thread where the
+ * engine process would (wasm on two cores or more), loaded before the timings; `XAI_LENS_THREADS=1` keeps them on
+ * one, for an A/B. The JSON records `threads`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parseArgs } from 'node:util';
@@ -18,7 +22,7 @@ import { loadModel } from '../src/engine/io/modelFolder';
 import { createModelView, type ModelViewImpl } from '../src/engine/explain/modelView';
 import { EXPLAINERS } from '../src/engine/explain/registry';
 import { growingSpheres } from '../src/engine/explain/counterfactuals/growingSpheres';
-import { gradientCounterfactual } from '../src/engine/explain/counterfactuals/gradient';
+import { gradientCounterfactualOn } from '../src/engine/explain/counterfactuals/gradient';
 import { readImageFile } from '../src/engine/image/decode';
 import { buildMobileNetV2 } from '../src/engine/models/mobilenetv2';
 import { fitBatch } from '../src/engine/explain/budget';
@@ -27,6 +31,8 @@ import { ONNX_INPUT, ONNX_OUTPUT, exportOnnx } from '../src/engine/native/onnxEx
 import { ortThreads } from '../src/engine/native/ort';
 import { medianMs } from './benchStats';
 import { defaultModelDir, packageRoot } from '../src/engine/paths';
+import { explainThreadsPay } from '../src/engine/parallel/replica';
+import { ExplainReplica } from '../src/engine/parallel/explainReplica';
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +63,19 @@ function photo([h, w, c]: [number, number, number]): Float32Array {
   return x;
 }
 
+/** The engine process's second thread for the gradient methods, loaded now so that it is not timed. */
+async function secondThread(view: ModelViewImpl, model: tf.LayersModel, backend: string): Promise<ExplainReplica | undefined> {
+  if (!explainThreadsPay()) return undefined;
+  const replica = new ExplainReplica(model, backend);
+  await replica.ready;
+  if (replica.error) {
+    log(`second thread unavailable: ${replica.error.message}`);
+    return undefined;
+  }
+  view.secondThread = replica;
+  return replica;
+}
+
 async function methodsAndCounterfactuals(view: ModelViewImpl, image: Float32Array, repeats: number, warmUp: boolean) {
   const shape = view.inputShape;
   const p = view.probabilities(tf.tensor4d(image, [1, ...shape]));
@@ -80,8 +99,8 @@ async function methodsAndCounterfactuals(view: ModelViewImpl, image: Float32Arra
   if (!only || only.includes('gradient')) {
     let found = false;
     counterfactuals.gradient = {
-      ms: await medianMs(Math.min(repeats, 5), () => {
-        found = gradientCounterfactual(view.scores, view.probabilities, image, shape, { seed: 1, parallel: lanes }).found;
+      ms: await medianMs(Math.min(repeats, 5), async () => {
+        found = (await gradientCounterfactualOn(view, image, shape, { seed: 1, parallel: lanes })).found;
       }, warmUp),
       found,
       lanes,
@@ -142,6 +161,7 @@ async function photoSize(input: string) {
   log(`predict: ${predict.toFixed(1)} img/s (${view.forwardBackend}), TF.js ${backend.name} ${(batch / (wasmMs / 1000)).toFixed(1)} img/s, ONNX Runtime reference ${reference?.toFixed(1)} img/s`);
   const repeats = Number(values.repeats ?? 1);
   const image = photo(shape);
+  const replica = await secondThread(view, model, backend.name);
   // Warm-up: kernels and XNNPACK operators are set up by the first gradient and probe.
   await EXPLAINERS[0].explain(view, { image, shape, target: 0, layer: view.defaultLayer, seed: 1 });
   const { methods, counterfactuals } = await methodsAndCounterfactuals(view, image, repeats, repeats > 1);
@@ -159,9 +179,11 @@ async function photoSize(input: string) {
     native_note: native.note,
     default_layer: view.defaultLayer,
     repeats,
+    threads: replica ? 2 : 1,
     methods,
     counterfactuals,
   }));
+  await replica?.close();
   model.dispose();
 }
 
@@ -170,9 +192,11 @@ async function digits() {
   const dir = values.model ?? defaultModelDir();
   const model = await loadModel(dir);
   const view = createModelView(model);
+  const replica = await secondThread(view, model, backend.name);
   const img = await readImageFile(values.image ?? join(packageRoot(), 'media', 'samples', 'digit-7.png'));
   const { methods, counterfactuals } = await methodsAndCounterfactuals(view, img.data, Number(values.repeats ?? 7), true);
-  console.log(JSON.stringify({ model: dir, backend: backend.name, methods: Object.fromEntries(Object.entries(methods).map(([k, v]) => [k, { ms: v.ms }])), counterfactuals: Object.fromEntries(Object.entries(counterfactuals).map(([k, v]) => [k, { ms: v.ms }])) }));
+  await replica?.close();
+  console.log(JSON.stringify({ model: dir, backend: backend.name, threads: replica ? 2 : 1, methods: Object.fromEntries(Object.entries(methods).map(([k, v]) => [k, { ms: v.ms }])), counterfactuals: Object.fromEntries(Object.entries(counterfactuals).map(([k, v]) => [k, { ms: v.ms }])) }));
   model.dispose();
 }
 

@@ -7,7 +7,9 @@ import { writeFileAtomic } from '../io/atomicFs';
 import { createModelView } from '../explain/modelView';
 import { prepareNativeForward } from '../native/nativeForward';
 import { parseMethods } from '../explain/registry';
-import { explainImage } from '../explain/explain';
+import { explainImage, usesSecondThread, type ExplainResult } from '../explain/explain';
+import { ExplainReplica } from '../parallel/explainReplica';
+import { explainThreadsPay } from '../parallel/replica';
 import { getCounterfactualMethod, NO_COUNTERFACTUAL } from '../explain/counterfactuals/registry';
 import { cliReport, explainPayload, modelInfo, type ReportFiles } from '../explain/payload';
 import { XaiLensError } from '../errors';
@@ -57,10 +59,18 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const details = loaded.imported.details;
   const prepared = prepareForModel(img, loaded.inputShape, details, details.alphaBackground);
   const [h, w] = loaded.inputShape;
-  const result = await explainImage(view, prepared.image.data, {
-    methods, target, layer: stringFlag(values, 'layer'), counterfactual: cfMethod, counterfactualTarget: cfTarget, seed: 1,
-    onStep: values.json ? undefined : (done, total, what) => io.err(`[${done}/${total}] ${what}`),
-  });
+  // The second thread loads on the other core while the first methods run here (explain/methods/twoThreads.ts).
+  const replica = usesSecondThread(methods, cfMethod) && explainThreadsPay() ? new ExplainReplica(loaded.model, backend.name) : undefined;
+  view.secondThread = replica;
+  let result: ExplainResult;
+  try {
+    result = await explainImage(view, prepared.image.data, {
+      methods, target, layer: stringFlag(values, 'layer'), counterfactual: cfMethod, counterfactualTarget: cfTarget, seed: 1,
+      onStep: values.json ? undefined : (done, total, what) => io.err(`[${done}/${total}] ${what}`),
+    });
+  } finally {
+    await replica?.close();
+  }
 
   const outDir = resolve(stringFlag(values, 'out') ?? 'xai-lens-out');
   const stem = basename(file, extname(file));

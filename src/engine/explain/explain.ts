@@ -54,6 +54,12 @@ export interface ExplainResult {
   notes?: string[];
 }
 
+/** Whether a run of these methods and this counterfactual would split gradient work with a second thread. */
+export function usesSecondThread(methods: readonly Explainer[], counterfactual: string | undefined): boolean {
+  if (methods.some((e) => e.capabilities.secondThread)) return true;
+  return !!counterfactual && counterfactual !== NO_COUNTERFACTUAL && getCounterfactualMethod(counterfactual).secondThread === true;
+}
+
 export function predictOne(view: ModelViewImpl, image: Float32Array, shape: ImageShape): number[] {
   const probs = tf.tidy(() => view.probabilities(tf.tensor4d(image, [1, ...shape])));
   const p = Array.from(probs.dataSync());
@@ -112,7 +118,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
       if (lanes.note) notes.push(lanes.note);
       cfOptions.parallel = lanes.batch;
     }
-    counterfactual = cfMethod.run(view, { image, shape, target, options: cfOptions, seed: opts.seed, signal: opts.signal });
+    counterfactual = await cfMethod.run(view, { image, shape, target, options: cfOptions, seed: opts.seed, signal: opts.signal });
     counterfactual = quantizeCounterfactual(view, image, shape, counterfactual);
     opts.onStep?.(++done, total, `counterfactual (${cfMethod.id})`);
   }

@@ -23,6 +23,34 @@ export interface Capabilities {
   needsSpatialLayer: boolean;
   /** The heatmap is signed (negative = evidence against the target). */
   signed: boolean;
+  /** Splits its gradient samples with the engine's second thread (`ModelView.secondThread`) when there is one. */
+  secondThread?: boolean;
+}
+
+/**
+ * The engine's second thread seen from an explainer: a copy of the same model that computes input gradients
+ * (parallel/explainReplica.ts). It takes one half batch at a time; its buffers arguments are moved there, not copied.
+ */
+export interface GradientPeer {
+  /** Loaded, idle and not failed: a half sent now starts at once instead of waiting. */
+  available(): boolean;
+  /** Σ over the `n` images ([n, h, w, c] values) of ∂y_target/∂x, as h·w·c values; rejects if the thread failed. */
+  gradientSum(images: Float32Array, n: number, target: number): Promise<Float32Array>;
+  /** The gradient counterfactual's step for `n` of its λ lanes (counterfactuals/gradient.ts laneGradient). */
+  laneGradient(req: LaneRequest): Promise<{ grads: Float32Array; stats: Float32Array }>;
+}
+
+/** Lanes of the gradient counterfactual for the second thread: their points, λs, and the margin's terms. */
+export interface LaneRequest {
+  /** [n, h, w, c] values. */
+  lanes: Float32Array;
+  n: number;
+  lambdas: Float32Array;
+  /** The input image, h·w·c values. */
+  original: Float32Array;
+  cls: number;
+  sign: number;
+  kappa: number;
 }
 
 export interface ExplainRequest {
@@ -84,6 +112,8 @@ export interface ModelView {
   cost?: ModelCost;
   /** Images per model batch that `probabilities` uses (it splits larger inputs itself). */
   forwardBatch?: number;
+  /** A second thread holding the same model, where one is started and pays; absent: every gradient runs here. */
+  secondThread?: GradientPeer;
 }
 
 export interface AttentionSite {

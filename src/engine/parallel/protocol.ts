@@ -1,5 +1,6 @@
 /** Messages between the engine and its replica worker thread (replicaWorker.ts). */
 import * as tf from '@tensorflow/tfjs';
+import type { LaneRequest } from '../explain/types';
 
 /**
  * Weights and gradients travel as one Float32Array, the tensors' values concatenated in order, in a buffer of its own
@@ -17,11 +18,21 @@ export type ReplicaRequest =
   /** Set the replica's trainable weights (flattened in model order), then compute gradients of this half batch. */
   | { type: 'gradients'; weights: Float32Array; images: Float32Array; labels: Int32Array; n: number }
   /** Set all weights (model.weights order, batch-norm statistics included), then predict `n` images in batches. */
-  | { type: 'predict'; weights: Float32Array; images: Float32Array; n: number; batchSize: number };
+  | { type: 'predict'; weights: Float32Array; images: Float32Array; n: number; batchSize: number }
+  /** Set all weights once (model.weights order): an explained model does not change, so later requests bring none. */
+  | { type: 'weights'; weights: Float32Array }
+  /** Σ over `n` images of ∂y_target/∂x with the weights last set, y the class score explainers use (modelView). */
+  | { type: 'gradientSum'; images: Float32Array; n: number; target: number }
+  /** The gradient counterfactual's loss gradient and stats for some of its lanes, with the weights last set. */
+  | ({ type: 'laneGradient' } & LaneRequest);
 
 export type ReplicaReply =
   | { type: 'ready' }
   /** numTensors: the worker's live tensors after the step (a leak shows as growth). */
   | { type: 'gradients'; grads: Float32Array; loss: number; correct: number; numTensors: number }
   | { type: 'probabilities'; probs: Float32Array }
+  /** h·w·c values; numTensors as for 'gradients'. */
+  | { type: 'gradientSum'; sum: Float32Array; numTensors: number }
+  /** n·h·w·c gradient values and n × [−gap, ‖δ‖², ‖δ‖₁]. */
+  | { type: 'laneGradient'; grads: Float32Array; stats: Float32Array; numTensors: number }
   | { type: 'error'; message: string };

@@ -6,6 +6,7 @@
  *   layers normalise each half with its own statistics, as multi-GPU training without synchronised batch norm does;
  *   the saved moving averages are this thread's.
  * - inference: the images are split in two and predicted at the same time.
+ * - explanations: SmoothGrad's and Integrated Gradients' samples are split in two (explainReplica.ts).
  * Measured on the 2-core development machine: two wasm trainers side by side ran at 1.9× one.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -74,6 +75,8 @@ export class Replica {
 
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
+    // A request still in flight would otherwise never settle.
+    this.fail(new XaiLensError('the second engine thread was closed'));
     await this.worker.terminate();
   }
 }
@@ -155,6 +158,14 @@ export async function predictInTwoThreads(model: tf.LayersModel, src: ImageBatch
  */
 export function secondThreadPays(backendName = activeBackend()?.name): boolean {
   return backendName === 'wasm' && availableParallelism() >= 2;
+}
+
+/**
+ * Whether explanations split their gradient samples with a second thread: where that pays, unless
+ * `XAI_LENS_THREADS=1` keeps them on one (the fallback path, and A/B measurements).
+ */
+export function explainThreadsPay(): boolean {
+  return process.env.XAI_LENS_THREADS !== '1' && secondThreadPays();
 }
 
 /**

@@ -2,14 +2,21 @@
  * A second copy of the model in a worker thread, so that the wasm backend (one thread per JS thread) can use a second
  * core. It holds no state of its own between requests: each one brings the weights it needs, so the two copies
  * cannot drift. Training sends half of every batch and gets its gradients back; inference sends half of the images.
- * Messages are typed in ./protocol.
+ * Explanations are the exception: their model never changes, so its weights come once ('weights') and each half batch
+ * of SmoothGrad / Integrated Gradients samples ('gradientSum') or of the gradient counterfactual's lanes
+ * ('laneGradient') comes alone. Messages are typed in ./protocol.
  */
 import * as tf from '@tensorflow/tfjs';
 import { parentPort } from 'node:worker_threads';
 import { initBackend, type BackendChoice } from '../backend/backends';
 import '../models/layers/attention';
+// Imported Keras models may hold this project's stand-ins for Keras layers (explained models come from anywhere).
+import '../io/keras/kerasLayers';
 import { computeGradients, logitsModel } from '../training/gradients';
 import { predictProbabilities } from '../inference';
+import { createModelView, type ModelViewImpl } from '../explain/modelView';
+import { gradientSum } from '../explain/methods/common';
+import { laneGradient } from '../explain/counterfactuals/gradient';
 import { flatten, type ReplicaReply, type ReplicaRequest } from './protocol';
 
 if (!parentPort) throw new Error('replicaWorker must run as a worker thread');
@@ -21,6 +28,8 @@ let trainVars: tf.Variable[];
 let allVars: tf.Variable[];
 let shape: [number, number, number];
 let numClasses: number;
+/** The explainers' view of the model (class scores = logits where it has them), built at the first gradientSum. */
+let view: ModelViewImpl | undefined;
 
 function reply(msg: ReplicaReply, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
@@ -63,6 +72,32 @@ function predict(msg: Extract<ReplicaRequest, { type: 'predict' }>): void {
   reply({ type: 'probabilities', probs }, [probs.buffer as ArrayBuffer]);
 }
 
+function gradientSumOf(msg: Extract<ReplicaRequest, { type: 'gradientSum' }>): void {
+  view ??= createModelView(model!);
+  const v = view;
+  const sum = tf.tidy(() => gradientSum(v, tf.tensor4d(msg.images, [msg.n, ...v.inputShape]), msg.target));
+  const out = new Float32Array(sum.dataSync());
+  sum.dispose();
+  reply({ type: 'gradientSum', sum: out, numTensors: tf.memory().numTensors }, [out.buffer]);
+}
+
+function laneGradientOf(msg: Extract<ReplicaRequest, { type: 'laneGradient' }>): void {
+  view ??= createModelView(model!);
+  const v = view;
+  const { g, stats } = tf.tidy(() => {
+    const shape4 = [msg.n, ...v.inputShape] as [number, number, number, number];
+    const X = tf.tile(tf.tensor4d(msg.original, [1, ...v.inputShape]), [msg.n, 1, 1, 1]);
+    const hot = tf.cast(tf.oneHot(tf.tensor1d([msg.cls], 'int32'), v.numClasses), 'float32') as tf.Tensor2D;
+    const lam = tf.tensor4d(msg.lambdas, [msg.n, 1, 1, 1]);
+    const r = laneGradient(v.scores, { adv: tf.tensor4d(msg.lanes, shape4), X, lam, hot, sign: msg.sign, kappa: msg.kappa });
+    return { g: r.g, stats: r.stats };
+  });
+  const grads = new Float32Array(g.dataSync());
+  const st = new Float32Array(stats.dataSync());
+  tf.dispose([g, stats]);
+  reply({ type: 'laneGradient', grads, stats: st, numTensors: tf.memory().numTensors }, [grads.buffer, st.buffer]);
+}
+
 port.on('message', (msg: ReplicaRequest) => {
   void (async () => {
     try {
@@ -72,7 +107,12 @@ port.on('message', (msg: ReplicaRequest) => {
       } else {
         if (!model) throw new Error(`${msg.type} before init`);
         if (msg.type === 'gradients') gradients(msg);
-        else predict(msg);
+        else if (msg.type === 'predict') predict(msg);
+        else if (msg.type === 'weights') {
+          setWeights(allVars, msg.weights);
+          reply({ type: 'ready' });
+        } else if (msg.type === 'gradientSum') gradientSumOf(msg);
+        else laneGradientOf(msg);
       }
     } catch (err) {
       reply({ type: 'error', message: err instanceof Error ? err.message : String(err) });

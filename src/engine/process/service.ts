@@ -7,7 +7,7 @@ import { initBackend, parseBackendChoice, type BackendInfo } from '../backend/ba
 import { importedFromMemory, importModel, type ImportedModel } from '../io/modelFormats';
 import { importedModelCard } from '../io/importedCard';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
-import { explainImage } from '../explain/explain';
+import { explainImage, usesSecondThread } from '../explain/explain';
 import { parseMethods } from '../explain/registry';
 import { explainPayload, modelInfo } from '../explain/payload';
 import { describeEngine } from '../describe';
@@ -32,6 +32,9 @@ import type {
   PartialResultParams, ProgressParams,
 } from '../../shared/protocol';
 import { XaiLensError } from '../errors';
+import { ExplainReplica } from '../parallel/explainReplica';
+import { explainThreadsPay } from '../parallel/replica';
+import type { Explainer } from '../explain/types';
 
 /** Models loaded from memory (the debugger) are keyed `debug:<name>`, never a folder. */
 const MEMORY_PREFIX = 'debug:';
@@ -60,10 +63,19 @@ interface WarmModel {
   info: ModelInfo;
   /** metadataStamp of the model's sidecar and class files when it was loaded (files on disk only). */
   stamp?: string;
+  /** The model's second thread, started by the first explanation that splits gradient work (ensureSecondThread). */
+  replica?: ExplainReplica;
 }
 
 function stampOf(path: string): string {
   return metadataStamp(path, statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false);
+}
+
+/** Disposes a model and closes its second thread. */
+function release(m: WarmModel): void {
+  // Closing only terminates the worker; nothing waits on it, and a failure there must not reach the process.
+  m.replica?.close().catch(() => undefined);
+  m.model.dispose();
 }
 
 export class EngineService {
@@ -114,9 +126,11 @@ export class EngineService {
     const key = inMemory ? dir : resolve(dir);
     let m = this.models.get(key);
     // An edited sidecar (the panel's Edit Model Settings) takes effect on the next request: the model is read again.
-    // The old one is not disposed: an explanation still running may hold it (a few MB kept per edit).
+    // The old one is not disposed: an explanation still running may hold it (a few MB kept per edit). Its second
+    // thread is closed; a run still using it does the rest on one thread.
     if (m?.stamp !== undefined && m.stamp !== stampOf(m.imported.path)) {
       this.models.delete(key);
+      m.replica?.close().catch(() => undefined);
       m = undefined;
     }
     if (!m && inMemory) throw new XaiLensError(`the model ${dir.slice(MEMORY_PREFIX.length)} read from the debugger is no longer loaded; read it again`);
@@ -152,7 +166,8 @@ export class EngineService {
     } catch (e) {
       throw new XaiLensError(`cannot build ${p.name} from what the debugger read: ${(e as Error).message.split('\n')[0]}`);
     }
-    this.models.get(p.key)?.model.dispose();
+    const old = this.models.get(p.key);
+    if (old) release(old);
     const m = this.warmModel(importedFromMemory(model, p.key, p.name));
     this.models.set(p.key, m);
     return m.info;
@@ -187,6 +202,7 @@ export class EngineService {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const m = await this.warm(p.modelDir, p.allowLargeModel);
+    this.ensureSecondThread(m, methods, p.counterfactual);
     const details = m.imported.details;
     const prepared = p.image ? preparePayload(p.image, m, p.rawInput === true) : prepareForModel(await readImageFile(p.imagePath), m.view.inputShape, details, details.alphaBackground);
     const token = p.progressToken ?? '';
@@ -203,6 +219,22 @@ export class EngineService {
       onPartial: (partial) => this.partial({ token, result: payload(partial) }),
     });
     return payload(r);
+  }
+
+  /**
+   * Starts the model's second thread when this explanation has methods that split their gradient work with it
+   * (SmoothGrad, Integrated Gradients, the gradient counterfactual) and a second thread pays (wasm on two cores or more). It loads on the other
+   * core while this thread explains; the methods use it once it is ready (explain/methods/twoThreads.ts).
+   */
+  private ensureSecondThread(m: WarmModel, methods: Explainer[], counterfactual: string): void {
+    if (m.replica || !usesSecondThread(methods, counterfactual) || !explainThreadsPay()) return;
+    m.replica = new ExplainReplica(m.model, this.backend?.name ?? 'wasm');
+    m.view.secondThread = m.replica;
+  }
+
+  /** The second thread of a loaded model, if one was started (tests). */
+  secondThreadOf(dir: string): ExplainReplica | undefined {
+    return this.models.get(dir.startsWith(MEMORY_PREFIX) ? dir : resolve(dir))?.replica;
   }
 
   /**
@@ -236,7 +268,7 @@ export class EngineService {
   }
 
   dispose(): void {
-    for (const m of this.models.values()) m.model.dispose();
+    for (const m of this.models.values()) release(m);
     this.models.clear();
   }
 }

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptionSchema } from '../../../shared/descriptors';
 import { argmax } from '../../inference';
-import type { ImageShape, ProbFn, ScoreFn } from '../types';
+import type { GradientPeer, ImageShape, ModelView, ProbFn, ScoreFn } from '../types';
+import { explainThreadsPay } from '../../parallel/replica';
 import { checkAbort, checkInput, checkTarget, counterfactualOf, isEnemy, Oracle } from './oracle';
 import type { Counterfactual, CounterfactualTarget } from './types';
 
@@ -58,6 +59,58 @@ export function gradientCounterfactual(
   shape: ImageShape,
   opts: GradientCounterfactualOptions = {},
 ): Counterfactual {
+  const search = counterfactualSearch(scores, probs, x, shape, opts);
+  let r = search.next();
+  while (!r.done) {
+    let g: LaneGradient;
+    try {
+      g = laneGradient(scores, r.value);
+    } catch (err) {
+      search.throw(err); // releases the search's tensors, then rethrows
+      throw err;
+    }
+    r = search.next(g);
+  }
+  return r.value;
+}
+
+/**
+ * gradientCounterfactual with each step's λ lanes split between this thread and `peer`, the engine's second thread:
+ * the second half of the lanes goes there, the first is computed here meanwhile. The lanes are independent (the loss
+ * is a sum over lanes), so the joined gradient is the one-thread one up to float rounding; each thread holds at most
+ * half the lanes, within the memory budget the lane count was cut to. Without a peer that pays: gradientCounterfactual.
+ */
+export async function gradientCounterfactualOn(
+  view: Pick<ModelView, 'scores' | 'probabilities' | 'secondThread'>,
+  x: Float32Array,
+  shape: ImageShape,
+  opts: GradientCounterfactualOptions = {},
+): Promise<Counterfactual> {
+  const peer = view.secondThread;
+  if (!peer || !explainThreadsPay()) return gradientCounterfactual(view.scores, view.probabilities, x, shape, opts);
+  const search = counterfactualSearch(view.scores, view.probabilities, x, shape, opts);
+  let r = search.next();
+  while (!r.done) {
+    let g: LaneGradient;
+    try {
+      g = await splitLaneGradient(view.scores, r.value, peer);
+    } catch (err) {
+      search.throw(err);
+      throw err;
+    }
+    r = search.next(g);
+  }
+  return r.value;
+}
+
+/** The search itself: yields each step's lanes and takes their gradient back, so one or two threads can drive it. */
+function* counterfactualSearch(
+  scores: ScoreFn,
+  probs: ProbFn,
+  x: Float32Array,
+  shape: ImageShape,
+  opts: GradientCounterfactualOptions,
+): Generator<LaneStep, Counterfactual, LaneGradient> {
   const startedAt = performance.now();
   checkAbort(opts.signal);
   checkInput(x, shape);
@@ -94,7 +147,7 @@ export function gradientCounterfactual(
   try {
     for (let round = 0; round < rounds; round++) {
       const lam = grid;
-      const res = optimiseRound(scores, { x0, hot, lambdas: lam, sign, kappa, beta, lr, steps: perRound, signal: opts.signal });
+      const res = yield* optimiseRound(scores, { x0, original: x, cls, hot, lambdas: lam, sign, kappa, beta, lr, steps: perRound, signal: opts.signal });
       iterations += perRound;
       for (let i = 0; i < lam.length; i++) {
         reached.set(lam[i], res.bestDist[i] < Infinity);
@@ -160,8 +213,10 @@ interface RoundResult {
 }
 
 interface RoundOptions {
-  /** The input, [1, h, w, c], and the one-hot row of the class the margin is about. */
+  /** The input, [1, h, w, c] and as values, and the class the margin is about, also as a one-hot row. */
   x0: tf.Tensor4D;
+  original: Float32Array;
+  cls: number;
   hot: tf.Tensor2D;
   /** λ of each lane. */
   lambdas: number[];
@@ -174,7 +229,100 @@ interface RoundOptions {
   signal: AbortSignal | undefined;
 }
 
-function optimiseRound(scores: ScoreFn, { x0, hot, lambdas, sign, kappa, beta, lr, steps, signal }: RoundOptions): RoundResult {
+/** One optimiser step's work: the lanes' current points and what their loss needs (see laneGradient). */
+export interface LaneStep {
+  /** [P, h, w, c]: each lane's point. */
+  adv: tf.Tensor4D;
+  /** [P, h, w, c]: the input, once per lane. */
+  X: tf.Tensor4D;
+  /** [P, 1, 1, 1]: each lane's λ. */
+  lam: tf.Tensor4D;
+  hot: tf.Tensor2D;
+  sign: number;
+  kappa: number;
+  /** What a second thread needs to rebuild X, lam and hot. */
+  original: Float32Array;
+  lambdas: number[];
+  cls: number;
+}
+
+/** The gradient of the lanes' summed loss at their points, and per lane [−gap, ‖δ‖², ‖δ‖₁] there. */
+export interface LaneGradient {
+  g: tf.Tensor4D;
+  stats: tf.Tensor2D;
+}
+
+/** Per lane: the hinge's argument (target's deficit, > −κ while the hinge is active), ‖δ‖², ‖δ‖₁. */
+function laneParts(scores: ScoreFn, a: tf.Tensor4D, X: tf.Tensor4D, hot: tf.Tensor2D, sign: number) {
+  const z = scores(a);
+  const zc = tf.sum(tf.mul(z, hot), 1);
+  const other = tf.max(tf.sub(z, tf.mul(hot, 1e9)), 1);
+  const gap = tf.mul(tf.sub(zc, other), sign);
+  const delta = tf.sub(a, X);
+  return { gap, d2: tf.sum(tf.square(delta), [1, 2, 3]), d1: tf.sum(tf.abs(delta), [1, 2, 3]) };
+}
+
+const statsOf = (p: ReturnType<typeof laneParts>) => tf.stack([tf.neg(p.gap), p.d2, p.d1], 1) as tf.Tensor2D;
+
+/**
+ * ∇ of Σ_lanes relu(gap + κ) + λ‖δ‖² at the lanes' points, with the stats of those points. Each lane's gradient
+ * depends on its own point only, so any split of the lanes computes the same gradients (either engine thread).
+ */
+export function laneGradient(scores: ScoreFn, { adv, X, lam, hot, sign, kappa }: Pick<LaneStep, 'adv' | 'X' | 'lam' | 'hot' | 'sign' | 'kappa'>): LaneGradient {
+  const P = adv.shape[0];
+  // The stats of the point the gradient is taken at leave the gradient's scope through tf.keep.
+  let seen: tf.Tensor2D | undefined;
+  try {
+    const g = tf.grad((a: tf.Tensor): tf.Scalar => {
+      const p = laneParts(scores, a as tf.Tensor4D, X, hot, sign);
+      seen = tf.keep(statsOf(p));
+      return tf.sum(tf.add(tf.relu(tf.add(p.gap, kappa)), tf.mul(tf.reshape(lam, [P]), p.d2)));
+    })(adv) as tf.Tensor4D;
+    const stats = seen!;
+    seen = undefined;
+    return { g, stats };
+  } finally {
+    (seen as tf.Tensor2D | undefined)?.dispose();
+  }
+}
+
+/** laneGradient with the second half of the lanes on `peer` at the same time; all of it here if the peer cannot. */
+async function splitLaneGradient(scores: ScoreFn, step: LaneStep, peer: GradientPeer): Promise<LaneGradient> {
+  const P = step.adv.shape[0];
+  if (P < 2 || !peer.available()) return laneGradient(scores, step);
+  const nB = P >> 1;
+  const nA = P - nB;
+  const lanes = (from: number, n: number) => tf.tidy(() => {
+    const cut = (t: tf.Tensor4D) => tf.slice(t, [from, 0, 0, 0], [n, -1, -1, -1]);
+    return { ...step, adv: cut(step.adv), X: cut(step.X), lam: cut(step.lam) };
+  });
+  const parts: LaneGradient[] = [];
+  const a = lanes(0, nA);
+  const b = lanes(nA, nB);
+  try {
+    const remote = peer.laneGradient({
+      lanes: new Float32Array(b.adv.dataSync()), n: nB, lambdas: Float32Array.from(step.lambdas.slice(nA)), original: step.original.slice(),
+      cls: step.cls, sign: step.sign, kappa: step.kappa,
+    });
+    remote.catch(() => undefined); // awaited below; this keeps a failure unhandled-free if this thread throws first
+    parts.push(laneGradient(scores, a));
+    let got: { grads: Float32Array; stats: Float32Array } | undefined;
+    try {
+      got = await remote;
+    } catch {
+      // The other thread failed; it reports unavailable from now on.
+    }
+    parts.push(got ? { g: tf.tensor4d(got.grads, b.adv.shape), stats: tf.tensor2d(got.stats, [nB, 3]) } : laneGradient(scores, b));
+    return { g: tf.concat(parts.map((p) => p.g)) as tf.Tensor4D, stats: tf.concat(parts.map((p) => p.stats)) as tf.Tensor2D };
+  } finally {
+    tf.dispose([a.adv, a.X, a.lam, b.adv, b.X, b.lam, ...parts.flatMap((p) => [p.g, p.stats])]);
+  }
+}
+
+function* optimiseRound(
+  scores: ScoreFn,
+  { x0, original, cls, hot, lambdas, sign, kappa, beta, lr, steps, signal }: RoundOptions,
+): Generator<LaneStep, RoundResult, LaneGradient> {
   const P = lambdas.length;
   const [b1, b2, eps] = [0.9, 0.999, 1e-8];
   const lam = tf.tensor4d(lambdas, [P, 1, 1, 1]);
@@ -185,23 +333,6 @@ function optimiseRound(scores: ScoreFn, { x0, hot, lambdas, sign, kappa, beta, l
   let best = X.clone();
   const bestDist = new Float64Array(P).fill(Infinity);
 
-  /** Per lane: the hinge's argument (target's deficit, > −κ while the hinge is active), ‖δ‖², ‖δ‖₁. */
-  const parts = (a: tf.Tensor4D) => {
-    const z = scores(a);
-    const zc = tf.sum(tf.mul(z, hot), 1);
-    const other = tf.max(tf.sub(z, tf.mul(hot, 1e9)), 1);
-    const gap = tf.mul(tf.sub(zc, other), sign);
-    const delta = tf.sub(a, X);
-    return { gap, d2: tf.sum(tf.square(delta), [1, 2, 3]), d1: tf.sum(tf.abs(delta), [1, 2, 3]) };
-  };
-  const statsOf = (p: ReturnType<typeof parts>) => tf.stack([tf.neg(p.gap), p.d2, p.d1], 1) as tf.Tensor2D;
-  // The stats of the point the gradient is taken at leave the gradient's scope through tf.keep.
-  let seen: tf.Tensor2D | undefined;
-  const grad = tf.grad((a: tf.Tensor): tf.Scalar => {
-    const p = parts(a as tf.Tensor4D);
-    seen = tf.keep(statsOf(p));
-    return tf.sum(tf.add(tf.relu(tf.add(p.gap, kappa)), tf.mul(tf.reshape(lam, [P]), p.d2)));
-  });
   /** Keeps, per lane, the point just scored if it reached the target (margin ≥ κ) closer than before. */
   const track = (stats: tf.Tensor2D) => {
     const s = stats.dataSync();
@@ -224,11 +355,10 @@ function optimiseRound(scores: ScoreFn, { x0, hot, lambdas, sign, kappa, beta, l
   try {
     for (let t = 1; t <= steps; t++) {
       checkAbort(signal);
-      const g = grad(adv) as tf.Tensor4D;
-      const stats = seen as tf.Tensor2D | undefined;
-      seen = undefined;
-      if (stats) {
+      const { g, stats } = yield { adv, X, lam, hot, sign, kappa, original, lambdas, cls };
+      try {
         track(stats);
+      } finally {
         stats.dispose();
       }
       const rate = lr * Math.sqrt(1 - (t - 1) / steps);
@@ -250,14 +380,13 @@ function optimiseRound(scores: ScoreFn, { x0, hot, lambdas, sign, kappa, beta, l
       [adv, m, v] = next;
     }
     // The final iterate has not been scored yet.
-    const stats = tf.tidy(() => statsOf(parts(adv)));
+    const stats = tf.tidy(() => statsOf(laneParts(scores, adv, X, hot, sign)));
     track(stats);
     stats.dispose();
     const bestData = best.dataSync() as Float32Array;
     const lastData = adv.dataSync() as Float32Array;
     return { best: Float32Array.from(bestData), bestDist, last: Float32Array.from(lastData) };
   } finally {
-    (seen as tf.Tensor2D | undefined)?.dispose();
     for (const t of [lam, X, adv, m, v, best]) t.dispose();
   }
 }

@@ -5,13 +5,14 @@
  * the model to read it correctly — the "pertinent negative" flavour of Dhurandhar et al., "Explanations based on the
  * Missing" (NeurIPS 2018), without their autoencoder term.
  *
- * Cancellation: the searches are synchronous, so an AbortSignal is polled between model batches (and before anything
- * runs); an aborted signal throws XaiLensError('cancelled') and leaves no tensors behind.
+ * Cancellation: the searches are synchronous (the gradient one awaits its second thread between steps, where it has
+ * one), so an AbortSignal is polled between model batches (and before anything runs); an aborted signal throws
+ * XaiLensError('cancelled') and leaves no tensors behind.
  */
 import type { Descriptor, OptionValues } from '../../../shared/descriptors';
 import { XaiLensError } from '../../errors';
 import type { ImageShape, ModelView } from '../types';
-import { gradientCounterfactual, GRADIENT_COUNTERFACTUAL_OPTIONS } from './gradient';
+import { gradientCounterfactualOn, GRADIENT_COUNTERFACTUAL_OPTIONS } from './gradient';
 import { growingSpheres, GROWING_SPHERES_OPTIONS } from './growingSpheres';
 import type { Counterfactual, CounterfactualTarget } from './types';
 
@@ -29,7 +30,9 @@ export interface CounterfactualRequest {
 export interface CounterfactualMethodSpec extends Descriptor {
   /** Needs gradients of the model (white-box); otherwise probabilities only. */
   usesGradients: boolean;
-  run(model: Pick<ModelView, 'scores' | 'probabilities'>, req: CounterfactualRequest): Counterfactual;
+  /** Splits its work with the engine's second thread (`ModelView.secondThread`) when there is one. */
+  secondThread?: boolean;
+  run(model: Pick<ModelView, 'scores' | 'probabilities' | 'secondThread'>, req: CounterfactualRequest): Counterfactual | Promise<Counterfactual>;
 }
 
 export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
@@ -39,7 +42,8 @@ export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
     description: 'Gradient-based (Wachter et al. 2017, elastic-net distance)',
     usesGradients: true,
     options: GRADIENT_COUNTERFACTUAL_OPTIONS,
-    run: (m, r) => gradientCounterfactual(m.scores, m.probabilities, r.image, r.shape, { ...r.options, target: r.target, seed: r.seed, signal: r.signal }),
+    secondThread: true,
+    run: (m, r) => gradientCounterfactualOn(m, r.image, r.shape, { ...r.options, target: r.target, seed: r.seed, signal: r.signal }),
   },
   {
     id: 'growing-spheres',

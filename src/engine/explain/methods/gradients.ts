@@ -12,30 +12,22 @@ import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../data/random';
 import type { Attribution, Explainer, ExplainRequest, ModelView, ResolvedOptions } from '../types';
 import type { Descriptor } from '../../../shared/descriptors';
-import { channelSum, checkAborted, classScore, imageTensor, inChunks, optionsOf } from './common';
+import { batchGradients, channelSum, checkAborted, classScore, imageTensor, optionsOf } from './common';
+import { sampledGradientSum } from './twoThreads';
 import { costOf, fitBatch, scaledSamples } from '../budget';
 
-/** ∂y_target/∂x for a batch of images, each image's gradient independent of the others (inference mode). */
-function batchGradients(view: ModelView, xs: tf.Tensor4D, target: number): tf.Tensor4D {
-  return tf.grad((x: tf.Tensor) => tf.sum(classScore(view.scores(x as tf.Tensor4D), target)))(xs) as tf.Tensor4D;
-}
+/** What a method computes; the tensors it returns (the map) are the caller's, everything else it disposes. */
+type GradientCompute = (view: ModelView, req: ExplainRequest, o: ResolvedOptions) => Promise<{ map: tf.Tensor2D; scores?: Record<string, unknown> }>;
 
-type GradientCompute = (view: ModelView, req: ExplainRequest, o: ResolvedOptions) => { map: tf.Tensor2D; scores?: Record<string, unknown> };
-
-function gradientExplainer(descriptor: Descriptor, compute: GradientCompute): Explainer {
+function gradientExplainer(descriptor: Descriptor, compute: GradientCompute, secondThread = false): Explainer {
   const explainer: Explainer = {
     ...descriptor,
-    capabilities: { usesGradients: true, blackBox: false, needsSpatialLayer: false, signed: true },
+    capabilities: { usesGradients: true, blackBox: false, needsSpatialLayer: false, signed: true, ...(secondThread ? { secondThread } : {}) },
     async explain(view, req): Promise<Attribution> {
       checkAborted(req.signal);
       const t0 = performance.now();
       const o = optionsOf(explainer, req);
-      let scores: Record<string, unknown> | undefined;
-      const map = tf.tidy(() => {
-        const r = compute(view, req, o);
-        scores = r.scores;
-        return r.map;
-      });
+      const { map, scores } = await compute(view, req, o);
       const [h, w] = map.shape;
       const heatmap = map.dataSync() as Float32Array;
       map.dispose();
@@ -58,8 +50,8 @@ const BATCH_OPTION = { type: 'integer', default: 64, min: 1, max: 1024, descript
 
 export const vanillaGradients = gradientExplainer({
   id: 'gradients', label: 'Gradients', description: 'Vanilla gradients (Simonyan et al. 2014): ∂score/∂pixel', options: {},
-}, (view, req) => ({
-  map: channelSum(batchGradients(view, imageTensor(req), req.target)),
+}, async (view, req) => ({
+  map: tf.tidy(() => channelSum(batchGradients(view, imageTensor(req), req.target))),
 }));
 
 export const smoothGrad = gradientExplainer({
@@ -69,23 +61,26 @@ export const smoothGrad = gradientExplainer({
     sigma: { type: 'number', default: 0.15, min: 0, max: 10, description: 'noise standard deviation, relative to the [0, 1] pixel range' },
     batch: BATCH_OPTION,
   },
-}, (view, req, o) => {
+}, async (view, req, o) => {
   const n = req.options?.samples === undefined ? gradientSamples(view, o.samples as number) : (o.samples as number);
   const sigma = o.sigma as number;
   const { batch, note } = fitBatch(costOf(view), o.batch as number, 'SmoothGrad');
   const [h, w, c] = req.shape;
   const rng = new SeededRandom(req.seed ?? 0);
   const x = imageTensor(req);
-  const sum = inChunks(n, batch, (_s, size) =>
-    tf.tidy(() => {
+  try {
+    const sum = await sampledGradientSum(view, n, batch, req.target, (_s, size) => {
       const noise = new Float32Array(size * h * w * c);
       for (let i = 0; i < noise.length; i++) noise[i] = rng.gaussian() * sigma;
-      const noisy = tf.add(x, tf.tensor4d(noise, [size, h, w, c])) as tf.Tensor4D;
-      return tf.sum(batchGradients(view, noisy, req.target), 0, true);
-    }),
-  );
-  return { map: channelSum(tf.div(tf.sum(sum, 0), n)), scores: { samples: n, sigma, batch, ...(note ? { note } : {}) } };
-});
+      return tf.tidy(() => tf.add(x, tf.tensor4d(noise, [size, h, w, c])) as tf.Tensor4D);
+    }, req.signal);
+    const map = tf.tidy(() => channelSum(tf.div(sum, n)));
+    sum.dispose();
+    return { map, scores: { samples: n, sigma, batch, ...(note ? { note } : {}) } };
+  } finally {
+    x.dispose();
+  }
+}, true);
 
 export const integratedGradients = gradientExplainer({
   id: 'ig', label: 'Integrated Gradients', description: 'Integrated Gradients (Sundararajan et al. 2017) from a constant baseline',
@@ -94,25 +89,34 @@ export const integratedGradients = gradientExplainer({
     baseline: { type: 'number', default: 0, min: 0, max: 1, description: 'value of the constant baseline image' },
     batch: BATCH_OPTION,
   },
-}, (view, req, o) => {
+}, async (view, req, o) => {
   const steps = req.options?.steps === undefined ? gradientSamples(view, o.steps as number) : (o.steps as number);
   const baselineValue = o.baseline as number;
   const { batch, note } = fitBatch(costOf(view), o.batch as number, 'Integrated Gradients');
-  const x = imageTensor(req);
-  const baseline = tf.fill(x.shape, baselineValue) as tf.Tensor4D;
-  const diff = tf.sub(x, baseline);
-  const sum = inChunks(steps, batch, (s, size) =>
-    tf.tidy(() => {
+  const [x, baseline, diff] = tf.tidy(() => {
+    const img = imageTensor(req);
+    const base = tf.fill(img.shape, baselineValue) as tf.Tensor4D;
+    return [img, base, tf.sub(img, base) as tf.Tensor4D];
+  });
+  try {
+    const sum = await sampledGradientSum(view, steps, batch, req.target, (s, size) => tf.tidy(() => {
       const alphas = tf.reshape(tf.tensor1d(Array.from({ length: size }, (_, i) => (s + i + 0.5) / steps)), [size, 1, 1, 1]);
-      const path = tf.add(baseline, tf.mul(alphas, diff)) as tf.Tensor4D;
-      return tf.sum(batchGradients(view, path, req.target), 0, true);
-    }),
-  );
-  const attr = tf.mul(diff, tf.div(tf.sum(sum, 0, true), steps));
-  const ends = classScore(view.scores(tf.concat([x, baseline], 0) as tf.Tensor4D), req.target).dataSync();
-  const total = tf.sum(attr).dataSync()[0];
-  return {
-    map: channelSum(attr),
-    scores: { steps, batch, ...(note ? { note } : {}), baseline: baselineValue, scoreDifference: ends[0] - ends[1], attributionSum: total, completenessError: total - (ends[0] - ends[1]) },
-  };
-});
+      return tf.add(baseline, tf.mul(alphas, diff)) as tf.Tensor4D;
+    }), req.signal);
+    let ends: Float32Array | Int32Array | Uint8Array = new Float32Array(2);
+    let total = 0;
+    const map = tf.tidy(() => {
+      const attr = tf.mul(diff, tf.div(sum, steps));
+      ends = classScore(view.scores(tf.concat([x, baseline], 0) as tf.Tensor4D), req.target).dataSync();
+      total = tf.sum(attr).dataSync()[0];
+      return channelSum(attr);
+    });
+    sum.dispose();
+    return {
+      map,
+      scores: { steps, batch, ...(note ? { note } : {}), baseline: baselineValue, scoreDifference: ends[0] - ends[1], attributionSum: total, completenessError: total - (ends[0] - ends[1]) },
+    };
+  } finally {
+    tf.dispose([x, baseline, diff]);
+  }
+}, true);
