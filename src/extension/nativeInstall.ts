@@ -293,7 +293,8 @@ export async function installNativeBackend(opts: InstallOptions): Promise<Instal
     const args = npmInstallArgs(staging, opts.pkg);
     opts.step?.('npm');
     log(`$ ${npm} ${args.join(' ')}`);
-    const run = await runChild(npm, args, { env, cwd: staging, log, signal: opts.signal });
+    // npm's own loglevel, whatever an enclosing `npm run -s` set: a silent npm gives no reason line to report.
+    const run = await runChild(npm, args, { env: { ...env, npm_config_loglevel: 'notice' }, cwd: staging, log, signal: opts.signal });
     if (run.cancelled || opts.signal?.aborted) return failed('cancelled');
     if (run.code !== 0) return failed(npmFailureReason(run.output) ?? `npm exited with code ${run.code}`);
     opts.step?.('verify');

@@ -1,6 +1,6 @@
 import { basename, extname, join, resolve } from 'node:path';
 import { readImageFile } from '../image/decode';
-import { COLORMAPS, heatmapToImage, overlay, renderPng, signedDiffImage, upscaleToAtLeast, type Colormap } from '../image/render';
+import { COLORMAPS, heatmapToImage, overlay, renderPng, resizeMapBilinear, signedDiffImage, upscaleToAtLeast, type Colormap } from '../image/render';
 import type { RasterImage } from '../image/imageMath';
 import { prepareForModel } from '../preprocess';
 import { writeFileAtomic } from '../io/atomicFs';
@@ -13,7 +13,6 @@ import { explainThreadsPay } from '../parallel/replica';
 import { getCounterfactualMethod, NO_COUNTERFACTUAL } from '../explain/counterfactuals/registry';
 import { cliReport, explainPayload, modelInfo, type ReportFiles } from '../explain/payload';
 import { XaiLensError } from '../errors';
-import { resampleMap } from '../../shared/pixels';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { numberFlag, stringFlag } from './flags';
 
@@ -84,7 +83,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   // Overlays on the image at its own resolution (the map resampled to it), or on the model input when that is its size.
   const shown = prepared.display ?? base;
   for (const a of result.attributions) {
-    const map = prepared.display ? resampleMap(a.heatmap, a.width, a.height, shown.width, shown.height) : a.heatmap;
+    const map = prepared.display ? resizeMapBilinear(a.heatmap, a.height, a.width, shown.height, shown.width) : a.heatmap;
     const heat = heatmapToImage(map, shown.width, shown.height, a.signed ? 'redblue' : colormap, a.signed);
     files.methods[a.method] = await writePng(join(outDir, `${stem}.${a.method}.png`), overlay(shown, heat, opacity));
   }

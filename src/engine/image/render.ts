@@ -6,9 +6,9 @@
  */
 import { XaiLensError } from '../errors';
 import { encodePng } from './decode';
-import { type Channels, type RasterImage, resizeBilinear, toChannels } from './imageMath';
+import { type Channels, type RasterImage, toChannels } from './imageMath';
 import { type Colormap, COLORMAPS, colormapTable as sharedColormapTable, lutIndex } from '../../shared/colormaps';
-import { normalizeHeatmap, sideBySidePixels, signedDiffRgb, upscaleFactor } from '../../shared/pixels';
+import { normalizeHeatmap, resampleMap, sideBySidePixels, signedDiffRgb, upscaleFactor } from '../../shared/pixels';
 
 export { type Colormap, COLORMAPS, normalizeHeatmap, upscaleFactor };
 
@@ -115,8 +115,8 @@ export function upscaleToAtLeast(img: RasterImage, minSide: number): RasterImage
  */
 export function resizeMapBilinear(data: Float32Array, h: number, w: number, outH: number, outW: number): Float32Array {
   checkMap(data, h, w, 'resizeMapBilinear');
-  const out = resizeBilinear({ width: w, height: h, channels: 1, data }, outH, outW).data;
-  return out === data ? data.slice() : out;
+  // The panel resamples maps with the same shared function, so the CLI's overlays and the panel's agree.
+  return resampleMap(data, w, h, outW, outH);
 }
 
 /**
