@@ -6,8 +6,8 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, extname, relative } from 'node:path';
-import { sidecarContent } from '../shared/modelFormats';
+import { basename, dirname, extname } from 'node:path';
+import { openModelSettings } from './modelSettings';
 import type { CounterfactualMethod, ExplainResultPayload, FromWebview, ToWebview } from '../shared/protocol';
 import { PANELS } from '../shared/panels';
 import { type EngineClient, EngineError } from './engineClient';
@@ -129,9 +129,11 @@ export class ExplainView implements vscode.Disposable {
       case 'savePng':
         await this.savePng(m.name, m.dataUrl);
         break;
-      case 'editModelSettings':
-        await this.editModelSettings();
+      case 'editModelSettings': {
+        const problem = await openModelSettings(this.context, this.lastResult?.model);
+        if (problem) this.post({ type: 'error', message: problem });
         break;
+      }
     }
   }
 
@@ -224,33 +226,6 @@ export class ExplainView implements vscode.Disposable {
 
   get result(): ExplainResultPayload | undefined {
     return this.lastResult;
-  }
-
-  /**
-   * Opens the model's sidecar beside it, first writing one with the values in use when it has none. Saving it
-   * explains the image again with the new settings (the engine reads a changed sidecar on its next request).
-   */
-  private async editModelSettings(): Promise<void> {
-    const model = this.lastResult?.model;
-    const sidecar = model?.details?.sidecar;
-    if (!model?.details || !sidecar) {
-      this.post({ type: 'error', message: 'this model has no settings file (it was read from the debugger)' });
-      return;
-    }
-    if (!relative(this.context.extensionUri.fsPath, sidecar.path).startsWith('..')) {
-      this.post({ type: 'error', message: "the bundled model's settings are part of the extension; copy its folder to change them" });
-      return;
-    }
-    const uri = vscode.Uri.file(sidecar.path);
-    try {
-      if (!sidecar.exists) {
-        const present = await Promise.resolve(vscode.workspace.fs.stat(uri)).then(() => true, () => false);
-        if (!present) await vscode.workspace.fs.writeFile(uri, Buffer.from(sidecarContent(model.name, model.classNames, model.details)));
-      }
-      await vscode.window.showTextDocument(uri, { preview: false, viewColumn: vscode.ViewColumn.One });
-    } catch (e) {
-      this.post({ type: 'error', message: `cannot open ${sidecar.path}: ${(e as Error).message}` });
-    }
   }
 
   /** A saved sidecar of the model on show: cached results of that model are stale. */

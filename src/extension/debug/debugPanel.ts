@@ -4,6 +4,7 @@
  * debugger stop in watch mode. A failed read posts an error line and keeps the last good result on screen.
  */
 import * as vscode from 'vscode';
+import { openModelSettings } from '../modelSettings';
 import type { ExplainResultPayload, FromWebview, ToWebview } from '../../shared/protocol';
 import { counterfactualChoices, panelSettings } from '../config';
 import { panelHtml } from '../webviewPanel';
@@ -75,6 +76,8 @@ export class DebugExplainPanel implements vscode.Disposable {
       if (this.lastError) this.post({ type: 'error', message: this.lastError });
     } else if (m.type === 'explain') {
       this.onExplain({ layer: m.layer, target: m.target });
+    } else if (m.type === 'editModelSettings') {
+      void openModelSettings(this.context, this.last?.model).then((problem) => problem && this.fail(problem));
     }
   }
 
