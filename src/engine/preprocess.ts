@@ -64,6 +64,8 @@ export function prepareForModel(
   shape: [number, number, number],
   card?: { preprocessing?: { background?: string } },
   alpha?: AlphaBackground,
+  /** Also keep the image at its own resolution (`display`): explanations draw on it; predictions need not pay. */
+  withDisplay = false,
 ): PreparedImage {
   const notes: string[] = [];
   let src = img;
@@ -76,7 +78,7 @@ export function prepareForModel(
     notes.push(`${CHANNEL_NAMES[src.channels] ?? `${src.channels}-channel`} image converted to ${CHANNEL_NAMES[shape[2]] ?? `${shape[2]} channels`} (the model takes ${shape[2]} channel${shape[2] === 1 ? '' : 's'})`);
   }
   const input = toModelInput(src, shape);
-  const ownSize = src.width !== shape[1] || src.height !== shape[0];
+  const ownSize = withDisplay && (src.width !== shape[1] || src.height !== shape[0]);
   const shownChannels = shape[2] === 1 ? 1 : 3;
   if (card?.preprocessing?.background === 'dark' && borderMean(input) > 0.5) {
     return {

@@ -305,14 +305,15 @@ describe('model formats', () => {
     });
 
     it('overlays are drawn at the image\'s own resolution: prepareForModel keeps it (capped), explain --json draws on it', async () => {
-      assert.equal(prepareForModel({ width: 28, height: 28, channels: 1, data: new Float32Array(784) }, [28, 28, 1]).display, undefined, 'the input\'s size: no second copy');
+      assert.equal(prepareForModel({ width: 28, height: 28, channels: 1, data: new Float32Array(784) }, [28, 28, 1], undefined, undefined, true).display, undefined, 'the input\'s size: no second copy');
       // A 90×60 RGBA photo for a 28×28 gray model: shown gray, composited, at 90×60.
       const photo = { width: 90, height: 60, channels: 4 as const, data: new Float32Array(90 * 60 * 4).map((_, i) => (i % 4 === 3 ? (i % 8 === 3 ? 0 : 1) : 0.6)) };
-      const p = prepareForModel(photo, [28, 28, 1], undefined, { rgb: [0, 0, 0], reason: 'zero' });
+      assert.equal(prepareForModel(photo, [28, 28, 1]).display, undefined, 'only when asked (predictions do not pay for it)');
+      const p = prepareForModel(photo, [28, 28, 1], undefined, { rgb: [0, 0, 0], reason: 'zero' }, true);
       assert.deepEqual([p.display?.width, p.display?.height, p.display?.channels], [90, 60, 1]);
       assert.ok(Math.abs(p.display!.data[0] - 0) < 1e-6 && Math.abs(p.display!.data[1] - 0.6) < 1e-6, 'transparent pixels composited as for the model');
       // A large photo is capped at DISPLAY_MAX_SIDE on its longer side.
-      const big = prepareForModel({ width: 2000, height: 1000, channels: 3, data: new Float32Array(2000 * 1000 * 3) }, [224, 224, 3]);
+      const big = prepareForModel({ width: 2000, height: 1000, channels: 3, data: new Float32Array(2000 * 1000 * 3) }, [224, 224, 3], undefined, undefined, true);
       assert.deepEqual([big.display?.width, big.display?.height, big.display?.channels], [DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE / 2, 3]);
 
       const t = tempDir();

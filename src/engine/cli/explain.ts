@@ -56,7 +56,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const cfTargetFlag = stringFlag(values, 'counterfactual-class');
   const cfTarget = cfTargetFlag === undefined || cfTargetFlag === 'any' ? 'any' : numberFlag(values, 'counterfactual-class', 0, { integer: true, min: 0, max: view.numClasses - 1 });
   const details = loaded.imported.details;
-  const prepared = prepareForModel(img, loaded.inputShape, details, details.alphaBackground);
+  const prepared = prepareForModel(img, loaded.inputShape, details, details.alphaBackground, true);
   const [h, w] = loaded.inputShape;
   // The second thread loads on the other core while the first methods run here (explain/methods/twoThreads.ts).
   const replica = usesSecondThread(methods, cfMethod) && explainThreadsPay() ? new ExplainReplica(loaded.model, backend.name) : undefined;

@@ -48,7 +48,7 @@ function preparePayload(img: ImagePayload, m: WarmModel, raw: boolean): Prepared
   if (channels !== 1 && channels !== 3 && channels !== 4) throw new XaiLensError(`an image with ${channels} channels cannot be explained`);
   if (img.data.length !== width * height * channels) throw new XaiLensError(`the image holds ${img.data.length} values, not ${width}×${height}×${channels}`);
   const image: RasterImage = { width, height, channels, data: Float32Array.from(img.data) };
-  if (!raw) return prepareForModel(image, m.view.inputShape, m.imported.details, m.imported.details.alphaBackground);
+  if (!raw) return prepareForModel(image, m.view.inputShape, m.imported.details, m.imported.details.alphaBackground, true);
   const [h, w, c] = m.view.inputShape;
   if (h !== height || w !== width || c !== channels) {
     throw new XaiLensError(`the value is ${height}×${width}×${channels} but ${m.info.name} takes ${h}×${w}×${c}`);
@@ -204,7 +204,7 @@ export class EngineService {
     const m = await this.warm(p.modelDir, p.allowLargeModel);
     this.ensureSecondThread(m, methods, p.counterfactual);
     const details = m.imported.details;
-    const prepared = p.image ? preparePayload(p.image, m, p.rawInput === true) : prepareForModel(await readImageFile(p.imagePath), m.view.inputShape, details, details.alphaBackground);
+    const prepared = p.image ? preparePayload(p.image, m, p.rawInput === true) : prepareForModel(await readImageFile(p.imagePath), m.view.inputShape, details, details.alphaBackground, true);
     const token = p.progressToken ?? '';
     const total = methods.length + (p.counterfactual !== 'none' ? 1 : 0);
     this.progress({ token, done: 0, total, message: 'predicting' });
