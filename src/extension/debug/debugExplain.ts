@@ -55,7 +55,6 @@ export interface DebugExplainApi {
 const EVALUATE_TIMEOUT_MS = 30_000;
 const EXPLAIN_TIMEOUT_MS = 300_000;
 
-
 export function registerDebugExplain(context: vscode.ExtensionContext, deps: DebugExplainDeps): DebugExplainApi {
   const clipboard = new Map<string, boolean>();
   /** Per session: whether the helper is already in the debuggee (sent once, re-sent if the program lost it). */
