@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { EXPORTABLE_LAYERS, LAYER_EXPORTERS, ONNX_INPUT, ONNX_OUTPUT, exportOnnx } from '../../src/engine/native/onnxExport';
-import { createOrtSession, loadOrt } from '../../src/engine/native/ort';
+import { createOrtSession, loadOrt, preferredProviders } from '../../src/engine/native/ort';
 import { prepareNativeForward } from '../../src/engine/native/nativeForward';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/zoo';
@@ -250,6 +250,28 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
       first.forward!.dispose();
       again.forward!.dispose();
       model.dispose();
+    });
+
+    it('execution providers: DirectML on Windows, CUDA where an NVIDIA device is, CPU last; one that cannot load is skipped with a note', async () => {
+      assert.deepEqual(preferredProviders({}, 'win32', false), ['dml', 'cpu']);
+      assert.deepEqual(preferredProviders({}, 'linux', true), ['cuda', 'cpu']);
+      assert.deepEqual(preferredProviders({}, 'linux', false), ['cpu']);
+      assert.deepEqual(preferredProviders({ XAI_LENS_ORT_PROVIDERS: ' CPU ' }, 'win32', true), ['cpu']);
+      assert.deepEqual(preferredProviders({ XAI_LENS_ORT_PROVIDERS: 'cpu,cuda' }, 'linux', false), ['cuda', 'cpu']);
+      // The npm package's Linux binary comes without CUDA's provider libraries: asked for, CUDA is skipped.
+      const saved = process.env.XAI_LENS_ORT_PROVIDERS;
+      process.env.XAI_LENS_ORT_PROVIDERS = 'cuda';
+      const model = getArchitecture('mobilenetv2').build({ inputShape: [28, 28, 1], numClasses: 10, options: { alpha: 0.35 }, seed: 9 });
+      try {
+        const status = await prepareNativeForward(model);
+        assert.equal(status.forward?.name, 'onnxruntime-cpu');
+        assert.match(status.note ?? '', /^ONNX Runtime runs on cpu; not available here: cuda: [^\n]+$/);
+        status.forward!.dispose();
+      } finally {
+        if (saved === undefined) delete process.env.XAI_LENS_ORT_PROVIDERS;
+        else process.env.XAI_LENS_ORT_PROVIDERS = saved;
+        model.dispose();
+      }
     });
 
     it('fall back to TF.js with a one-line note when ONNX Runtime is switched off', async () => {

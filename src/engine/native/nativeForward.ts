@@ -19,7 +19,7 @@ import { createOrtSession, loadOrt, type OrtSession } from './ort';
 export const PROBE_TOLERANCE = 1e-4;
 
 export interface NativeForward {
-  /** 'onnxruntime-cpu'. */
+  /** 'onnxruntime-cpu' (or -cuda, -dml where that execution provider loads). */
   name: string;
   threads: number;
   /** Probabilities of n images stored back to back (NHWC): n × classes. */
@@ -29,7 +29,7 @@ export interface NativeForward {
 
 export interface NativeStatus {
   forward?: NativeForward;
-  /** Why forward passes stay on TF.js, in one line; undefined when ONNX Runtime runs them. */
+  /** Why forward passes stay on TF.js, or which GPU execution providers could not load, in one line. */
   note?: string;
   /** Largest probability difference on the probe batch. */
   probeError?: number;
@@ -115,8 +115,9 @@ export async function prepareNativeForward(model: tf.LayersModel): Promise<Nativ
     }
     const s = session;
     return {
+      ...(s.unavailable.length ? { note: `ONNX Runtime runs on ${s.provider}; not available here: ${s.unavailable.join('; ')}` } : {}),
       forward: {
-        name: 'onnxruntime-cpu',
+        name: `onnxruntime-${s.provider}`,
         threads: s.threads,
         run: (images, count) => s.run(images, [count, ...shape]).data,
         dispose: () => s.dispose(),

@@ -8,6 +8,7 @@
  *
  * `XAI_LENS_NATIVE=off` disables it (the fallback path, and A/B measurements).
  */
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 interface OrtTensorCtor {
@@ -40,8 +41,11 @@ export function loadOrt(): Ort | string {
     // Resolved at run time: a native binary that only some packages ship.
     /* eslint-disable @typescript-eslint/no-require-imports */
     const b = require('onnxruntime-node/dist/binding') as { binding: Binding; initOrt(): void };
-    const common = require('onnxruntime-common') as { Tensor: OrtTensorCtor };
+    const common = require('onnxruntime-common') as { Tensor: OrtTensorCtor; env: { logLevel?: string } };
     /* eslint-enable @typescript-eslint/no-require-imports */
+    // Failures come back as exceptions, which the callers report in one line; ONNX Runtime's own log would print
+    // them again on stderr (e.g. each GPU provider that cannot load here).
+    common.env.logLevel = 'fatal';
     b.initOrt();
     return (loaded = { binding: b.binding, Tensor: common.Tensor });
   } catch (e) {
@@ -59,19 +63,57 @@ export interface OrtSession {
   run(input: Float32Array, dims: readonly number[]): { data: Float32Array; dims: number[] };
   dispose(): void;
   threads: number;
+  /** The execution provider that took the session ('cpu', 'cuda', 'dml'). */
+  provider: string;
+  /** Providers tried before it that could not load here, with why (one line each). */
+  unavailable: string[];
 }
 
-export function createOrtSession(ort: Ort, model: Uint8Array, inputName: string, outputName: string, threads = ortThreads()): OrtSession {
-  const session = new ort.binding.InferenceSession();
-  session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {
-    executionProviders: [{ name: 'cpu' }],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-    executionMode: 'sequential',
-  });
+/**
+ * Execution providers to try, best first, the CPU one always last: DirectML on Windows (the win32 package ships its
+ * DLL), CUDA where an NVIDIA device is visible (its provider libraries come with a CUDA install of ONNX Runtime, not
+ * with the npm package's default download). `XAI_LENS_ORT_PROVIDERS` (e.g. "cpu" or "cuda,cpu") overrides.
+ */
+export function preferredProviders(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+  nvidia = existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0'),
+): string[] {
+  const given = (env.XAI_LENS_ORT_PROVIDERS ?? '').split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+  const wanted = given.length ? given : [...(platform === 'win32' ? ['dml'] : []), ...(nvidia ? ['cuda'] : [])];
+  return [...new Set(wanted.filter((p) => p !== 'cpu')), 'cpu'];
+}
+
+export function createOrtSession(
+  ort: Ort, model: Uint8Array, inputName: string, outputName: string, threads = ortThreads(), providers = preferredProviders(),
+): OrtSession {
+  const unavailable: string[] = [];
+  for (const provider of providers) {
+    const session = new ort.binding.InferenceSession();
+    try {
+      // A GPU provider keeps the CPU one behind it for the operators it does not have.
+      session.loadModel(model.buffer as ArrayBuffer, model.byteOffset, model.byteLength, {
+        executionProviders: provider === 'cpu' ? [{ name: 'cpu' }] : [{ name: provider }, { name: 'cpu' }],
+        intraOpNumThreads: threads,
+        interOpNumThreads: 1,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+      });
+    } catch (e) {
+      if (provider === 'cpu') throw e;
+      unavailable.push(`${provider}: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`);
+      continue;
+    }
+    return openSession(ort, session, inputName, outputName, threads, provider, unavailable);
+  }
+  throw new Error('no ONNX Runtime execution provider to try');
+}
+
+function openSession(ort: Ort, session: NativeSession, inputName: string, outputName: string, threads: number, provider: string, unavailable: string[]): OrtSession {
   return {
     threads,
+    provider,
+    unavailable,
     run(input, dims) {
       const out = session.run({ [inputName]: new ort.Tensor('float32', input, dims) }, { [outputName]: null }, {})[outputName];
       return { data: out.data, dims: [...out.dims] };
