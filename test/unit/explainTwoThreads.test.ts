@@ -10,7 +10,7 @@ import { getArchitecture } from '../../src/engine/models/zoo';
 import { buildMobileNetV2 } from '../../src/engine/models/mobilenetv2';
 import { modelCost } from '../../src/engine/explain/budget';
 import { EngineService } from '../../src/engine/process/service';
-import { gradientCounterfactual, gradientCounterfactualOn } from '../../src/engine/explain/counterfactuals/gradient';
+import { SPLIT_MIN_MACS, gradientCounterfactual, gradientCounterfactualOn } from '../../src/engine/explain/counterfactuals/gradient';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import { maxAbs, maxAbsDiff } from './helpers';
 
@@ -24,6 +24,11 @@ function cbamNet(shape: Shape): tf.LayersModel {
   const model = getArchitecture('cbam-mobilenetv2').build({ inputShape: shape, numClasses: 10, options: { alpha: 0.35, stemStride: '2' }, seed: 2 });
   for (const w of model.weights) if (/moving_(mean|variance)/.test(w.name)) w.write(tf.fill(w.shape as number[], w.name.includes('mean') ? -0.05 : 1.5));
   return model;
+}
+
+/** The view of a model as costly as one whose counterfactual steps are split (the split itself is what is tested). */
+function asLarge(view: ModelViewImpl): ModelViewImpl {
+  return Object.assign(Object.create(view) as ModelViewImpl, { cost: { ...view.cost!, macs: SPLIT_MIN_MACS } });
 }
 
 /** A plain conv net on colour input ending in logits → softmax. */
@@ -165,7 +170,7 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
       assert.ok(relativeDiff(oneIg, twoIg) <= 1e-5, `IG differs by ${relativeDiff(oneIg, twoIg)}`);
       // The counterfactual's lanes are cut to the budget first (explain.ts): 2 lanes, one per thread.
       sizes.length = 0;
-      const cf = await gradientCounterfactualOn(view, image(view.inputShape), view.inputShape, { maxIterations: 4, searchSteps: 1, parallel: 2 });
+      const cf = await gradientCounterfactualOn(asLarge(view), image(view.inputShape), view.inputShape, { maxIterations: 4, searchSteps: 1, parallel: 2 });
       assert.deepEqual(sizes, [1, 1, 1, 1]);
       assert.ok(cf.image.every(Number.isFinite));
     } finally {
@@ -262,7 +267,10 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
         await replica.ready;
         view.secondThread = replica;
         const tensors = tf.memory().numTensors;
-        const two = await gradientCounterfactualOn(view, x, view.inputShape, opts);
+        const small = await gradientCounterfactualOn(view, x, view.inputShape, opts);
+        assert.equal(replica.served, 0, 'a small model\'s steps stay on one thread');
+        assert.deepEqual(small.image, one.image);
+        const two = await gradientCounterfactualOn(asLarge(view), x, view.inputShape, opts);
         assert.equal(replica.served, 10, 'lane halves served by the worker');
         assert.equal(tf.memory().numTensors, tensors, 'main-thread tensors');
         assert.equal(two.found, one.found);
@@ -281,7 +289,7 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
             return r;
           },
         };
-        await assert.rejects(gradientCounterfactualOn(view, x, view.inputShape, { ...opts, signal: ctl.signal }), /cancelled/);
+        await assert.rejects(gradientCounterfactualOn(asLarge(view), x, view.inputShape, { ...opts, signal: ctl.signal }), /cancelled/);
         assert.equal(sent, 1);
         assert.equal(tf.memory().numTensors, tensors, 'main-thread tensors after the cancel');
       } finally {
@@ -314,14 +322,14 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
       assert.ok(maxAbsDiff(a, b) <= 1e-5 * maxAbs(a), 'the same map whichever thread computed it');
       service.dispose();
       assert.equal(replica.available(), false, 'closed with the model');
-      // The gradient counterfactual alone asks for one too, and splits its lanes once it is loaded.
+      // The gradient counterfactual alone asks for one too; a model this small (5 M MACs) keeps its steps here.
       await service.explain({ modelDir, imagePath, methods: ['gradcam'], counterfactual: 'gradient' });
       const again = service.secondThreadOf(modelDir);
       assert.ok(again && again !== replica);
       await again.ready;
       const before = again.served; // the first run may have used it already, once it was loaded
       await service.explain({ modelDir, imagePath, methods: ['gradcam'], counterfactual: 'gradient', counterfactualOptions: { maxIterations: 4, searchSteps: 1 } });
-      assert.equal(again.served - before, 4, 'one lane half per optimiser step');
+      assert.equal(again.served - before, 0, 'below SPLIT_MIN_MACS the counterfactual stays on one thread');
     } finally {
       service.dispose();
     }
