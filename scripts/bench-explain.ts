@@ -84,8 +84,16 @@ async function methodsAndCounterfactuals(view: ModelViewImpl, image: Float32Arra
   const req = { image, shape, target, layer: view.defaultLayer, seed: 1 };
   const only = values.methods?.split(',');
   const methods: Record<string, { ms: number; [k: string]: unknown }> = {};
+  const skipped: Record<string, string> = {};
   for (const e of EXPLAINERS) {
     if (only && !only.includes(e.id)) continue;
+    // As explainImage does: a method that does not apply to this model (attention maps without attention layers).
+    const reason = e.unavailable?.(view);
+    if (reason) {
+      skipped[e.id] = reason;
+      log(`${e.id}: skipped (${reason})`);
+      continue;
+    }
     let scores: Record<string, unknown> | undefined;
     const ms = await medianMs(repeats, async () => {
       scores = (await e.explain(view, req)).scores;
@@ -116,7 +124,7 @@ async function methodsAndCounterfactuals(view: ModelViewImpl, image: Float32Arra
     };
   }
   log(`counterfactuals: ${JSON.stringify(counterfactuals)}`);
-  return { methods, counterfactuals };
+  return { methods, counterfactuals, skipped };
 }
 
 /** ONNX Runtime's public API on the same exported graph and batch: the reference rate. */
@@ -164,7 +172,7 @@ async function photoSize(input: string) {
   const replica = await secondThread(view, model, backend.name);
   // Warm-up: kernels and XNNPACK operators are set up by the first gradient and probe.
   await EXPLAINERS[0].explain(view, { image, shape, target: 0, layer: view.defaultLayer, seed: 1 });
-  const { methods, counterfactuals } = await methodsAndCounterfactuals(view, image, repeats, repeats > 1);
+  const { methods, counterfactuals, skipped } = await methodsAndCounterfactuals(view, image, repeats, repeats > 1);
   console.log(JSON.stringify({
     model: `mobilenetv2 (alpha ${alpha}, 1000 classes, random weights)`,
     input: input,
@@ -181,6 +189,7 @@ async function photoSize(input: string) {
     repeats,
     threads: replica ? 2 : 1,
     methods,
+    ...(Object.keys(skipped).length ? { skipped } : {}),
     counterfactuals,
   }));
   await replica?.close();
