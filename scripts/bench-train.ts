@@ -41,7 +41,8 @@ async function benchPhotoSize(): Promise<Record<string, number> | undefined> {
   const optimizer = tf.train.adam(1e-3);
   const step = createTrainStep(model, optimizer, shape, 1000);
   const per = shape[0] * shape[1] * shape[2];
-  const micro = fitBatch(modelCost(model), batch, 'training').batch;
+  const cost = modelCost(model);
+  const micro = fitBatch(cost, batch, 'training').batch;
   const x = randomBatch(batch, per, 3);
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 1000);
   const trainMs = await medianMs(2, () => {
@@ -52,7 +53,7 @@ async function benchPhotoSize(): Promise<Record<string, number> | undefined> {
   });
   // Inference holds as much per image (budget.ts), so it goes in the same micro-batches.
   const inferMs = await medianMs(3, () => predictProbabilities(model, { images: x, count: batch, shape }, micro));
-  const macs = countMacs(model);
+  const macs = cost.macs;
   model.dispose();
   optimizer.dispose();
   return { macs_per_image: macs, batch, micro_batch: micro, train_img_s: batch / (trainMs / 1000), infer_img_s: batch / (inferMs / 1000), steps: 2 };

@@ -3,7 +3,7 @@
  * one with the values in use when there is none. The engine reads a changed sidecar on its next request.
  */
 import * as vscode from 'vscode';
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { sidecarContent } from '../shared/modelFormats';
 import type { ModelInfo } from '../shared/protocol';
 
@@ -11,7 +11,9 @@ import type { ModelInfo } from '../shared/protocol';
 export async function openModelSettings(context: vscode.ExtensionContext, model: ModelInfo | undefined): Promise<string | undefined> {
   const sidecar = model?.details?.sidecar;
   if (!model?.details || !sidecar) return 'this model has no settings file (it was read from the debugger)';
-  if (!relative(context.extensionUri.fsPath, sidecar.path).startsWith('..')) {
+  const fromExtension = relative(context.extensionUri.fsPath, sidecar.path);
+  // Inside the extension unless the path climbs out of it (or, on Windows, lies on another drive).
+  if (!fromExtension.startsWith('..') && !isAbsolute(fromExtension)) {
     return "the bundled model's settings are part of the extension; copy its folder to change them";
   }
   const uri = vscode.Uri.file(sidecar.path);

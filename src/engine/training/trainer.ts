@@ -12,7 +12,6 @@ import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
 import { resolveOptions } from '../options';
 import { getArchitecture } from '../models/zoo';
-import { countMacs } from '../models/modelStats';
 import { fitBatch, modelCost } from '../explain/budget';
 import { loadModel, writeModelCard } from '../io/modelFolder';
 import { predictProbabilities } from '../inference';
@@ -139,10 +138,11 @@ export async function* train(opts: TrainOptions): AsyncGenerator<TrainEvent> {
   let optimizer = createOptimizer(startLr);
   if (state) await loadOptimizer(optimizer, opts.outDir, state);
   const params = model.countParams();
-  const macsPerImage = countMacs(model);
+  const cost = modelCost(model);
+  const macsPerImage = cost.macs;
   // A batch whose activations do not fit the wasm heap aborts the whole process (no catch recovers it): train with
   // the largest batch that fits instead, and say so.
-  const fit = fitBatch(modelCost(model), requestedBatch, 'training');
+  const fit = fitBatch(cost, requestedBatch, 'training');
   const batchSize = fit.batch;
   const history: EpochRecord[] = state ? [...state.history] : [];
   let seconds = state?.seconds ?? 0;
