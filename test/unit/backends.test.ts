@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, parseBackendChoice, tryRequire } from '../../src/engine/backend/backends';
 import { NATIVE_MODULES_ENV } from '../../src/shared/nativeBackend';
+import { float32View } from '../../src/engine/backend/tensorView';
 
 /** Loadable, not just present: npm may leave a native package whose binary failed to download. */
 function installed(pkg: string): boolean {
@@ -40,6 +41,22 @@ describe('backends', () => {
   it('explains how to get a native backend that is not installed', async function () {
     if (installed('@tensorflow/tfjs-node')) this.skip();
     await assert.rejects(initBackend('tensorflow'), /@tensorflow\/tfjs-node is not installed.*npm install @tensorflow\/tfjs-node/);
+  });
+
+  it('float32View reads a tensor\'s values in place on wasm and cpu, and copies elsewhere', async () => {
+    for (const name of ['wasm', 'cpu']) {
+      await tf.setBackend(name);
+      const whole = tf.range(0, 24, 1, 'float32');
+      const part = tf.slice(tf.reshape(whole, [4, 6]), [1, 2], [2, 3]); // an op's output, not at the heap's start
+      const v = float32View(part);
+      assert.deepEqual(Array.from(v), [8, 9, 10, 14, 15, 16], name);
+      const heap = name === 'wasm' ? (tf.backend() as unknown as { wasm: { HEAPU8: Uint8Array } }).wasm.HEAPU8.buffer : undefined;
+      if (heap) assert.equal(v.buffer, heap, 'a view on the wasm heap');
+      else assert.equal(v, float32View(part), 'the cpu backend\'s own array');
+      tf.tidy(() => assert.throws(() => float32View(tf.scalar(1, 'int32')), /float32View: tensor is int32/));
+      tf.dispose([whole, part]);
+    }
+    await initBackend('wasm');
   });
 
   it('never falls back to cpu silently: choosing it carries a loud warning', async () => {

@@ -4,7 +4,7 @@ import { initBackend } from '../../src/engine/backend/backends';
 import { SeededRandom } from '../../src/engine/data/random';
 import type { Counterfactual } from '../../src/engine/explain/counterfactuals/types';
 import { gradientCounterfactual } from '../../src/engine/explain/counterfactuals/gradient';
-import { growingSpheres, sampleLayer } from '../../src/engine/explain/counterfactuals/growingSpheres';
+import { BlockGrid, growingSpheres, sampleLayer } from '../../src/engine/explain/counterfactuals/growingSpheres';
 import type { ImageShape, ProbFn, ScoreFn } from '../../src/engine/explain/types';
 import { isXaiLensError } from '../../src/engine/errors';
 
@@ -205,6 +205,76 @@ describe('counterfactuals', () => {
     // Asking for the class it already has changes nothing.
     const same = gradientCounterfactual(net.scores, net.probs, x, shape, { target: g.originalLabel });
     assert.ok(same.found && same.l0 === 0 && same.iterations === 0);
+  });
+
+  it('a block grid maps changes to pixels with known cells and areas, and accumulate is apply\'s adjoint', () => {
+    const g = new BlockGrid([5, 7, 2], 3);
+    assert.equal(g.dim, 2 * 3 * 2);
+    // Pixel (4, 6), channel 1 lies in cell (1, 2): rows 3–4 × column 6, two pixels.
+    assert.equal(g.cellOf[(4 * 7 + 6) * 2 + 1], (1 * 3 + 2) * 2 + 1);
+    assert.deepEqual(Array.from(g.area), [9, 9, 9, 9, 3, 3, 6, 6, 6, 6, 2, 2]);
+    assert.deepEqual([BlockGrid.forImage([224, 224, 3], 32).block, BlockGrid.forImage([224, 224, 3], 32).dim], [7, 3072]);
+    assert.equal(BlockGrid.forImage([28, 28, 1], 32).block, 1);
+    const rng = new SeededRandom(2);
+    const base = new Float32Array(70).fill(0.5);
+    const change = Float32Array.from({ length: g.dim }, () => rng.uniform(-0.1, 0.1));
+    const img = new Float32Array(70);
+    g.apply(base, 1, change, img, 0);
+    assert.ok(Math.abs(g.imageNorm(change) - norm(img.map((v, i) => v - base[i]))) < 1e-5);
+    const v = Float32Array.from({ length: 70 }, () => rng.uniform(-1, 1));
+    const acc = new Float64Array(g.dim);
+    g.accumulate(acc, 1, Float32Array.from(v, (vi, i) => base[i] + vi), 0, base);
+    const lhs = img.reduce((sum, p, i) => sum + (p - base[i]) * v[i], 0);
+    const rhs = acc.reduce((sum, a, i) => sum + a * change[i], 0);
+    assert.ok(Math.abs(lhs - rhs) < 1e-4, `${lhs} vs ${rhs}`);
+  });
+
+  it('growing spheres searches a 64×64 image on 2×2 blocks and still meets a linear boundary', () => {
+    // A linear model whose weights are constant on 2×2 blocks, so the block grid holds the shortest change; run
+    // through the flat path (no tensors) that native forward passes take.
+    const side = 64;
+    const size = side * side;
+    const rng = new SeededRandom(8);
+    const cells = Float32Array.from({ length: size / 4 }, () => rng.uniform(-1, 1));
+    const w = Float32Array.from({ length: size }, (_, i) => cells[(Math.floor(Math.floor(i / side) / 2) * side) / 2 + Math.floor((i % side) / 2)]);
+    const x = Float32Array.from({ length: size }, () => rng.uniform(0.3, 0.7));
+    const dist = 0.5;
+    const b = dist * norm(w) - w.reduce((a, wi, i) => a + wi * x[i], 0);
+    let images = 0;
+    const flatProbabilities = (data: Float32Array, n: number) => {
+      images += n;
+      const out = new Float32Array(2 * n);
+      for (let i = 0; i < n; i++) {
+        let sc = b;
+        for (let k = 0; k < size; k++) sc += w[k] * data[i * size + k];
+        const p0 = 1 / (1 + Math.exp(-2 * sc));
+        out.set([p0, 1 - p0], 2 * i);
+      }
+      return out;
+    };
+    const source = { probabilities: (): never => assert.fail('the flat path is used'), flatProbabilities };
+    const cf = growingSpheres(source, x, [side, side, 1], { seed: 2, samplesPerLayer: 128, refineIterations: 10 });
+    checkResult(cf, x);
+    assert.ok(cf.found && cf.label === 1, `label ${cf.label}`);
+    assert.equal(cf.searchBlock, 2);
+    // In 1,024 dimensions the first enemy lies far out (≈ 16× here) and ten refinement steps close most of the gap;
+    // searched pixel by pixel (4,096 dimensions) the same budget ends further away.
+    assert.ok(cf.l2 >= dist * (1 - 1e-3) && cf.l2 < 5 * dist, `l2 ${cf.l2} vs ${dist}`);
+    const pixels = growingSpheres(source, x, [side, side, 1], { seed: 2, samplesPerLayer: 128, refineIterations: 10, searchSide: side });
+    assert.equal(pixels.searchBlock, 1);
+    assert.ok(pixels.found && pixels.l2 > 1.1 * cf.l2, `pixel by pixel ${pixels.l2} vs blocks ${cf.l2}`);
+    assert.ok(images > 0);
+  });
+
+  it('growing spheres stops its layer search at maxEvaluations images', () => {
+    let images = 0;
+    const constant: ProbFn = (img) => {
+      images += img.shape[0];
+      return tf.tidy(() => tf.tile(tf.tensor2d([[0.9, 0.1]]), [img.shape[0], 1]) as tf.Tensor2D);
+    };
+    const cf = noLeak(() => growingSpheres(constant, lin.x, shape, { samplesPerLayer: 16, maxEvaluations: 100 }));
+    assert.ok(!cf.found);
+    assert.ok(images <= 100 && images > 64, `${images} images`);
   });
 
   it('reports found: false with the input unchanged when no enemy exists', () => {

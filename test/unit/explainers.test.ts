@@ -122,6 +122,25 @@ describe('explainers', function () {
     });
   }
 
+  it('Score-CAM scores only the most varying maps when asked for fewer than the layer has', async () => {
+    // Channels relu(x − 0.5) (the square: variance 0.0146), relu(0·x + 0.3) (constant) and relu(0.5 − x) (the
+    // background: variance 0.0094); class 0's logit is 8·mean of the first.
+    const input = tf.input({ shape: [8, 8, 1] });
+    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 1, activation: 'relu', name: 'features' });
+    const feat = conv.apply(input) as tf.SymbolicTensor;
+    conv.setWeights([tf.tensor4d([1, 0, -1], [1, 1, 1, 3]), tf.tensor1d([-0.5, 0.3, 0.5])]);
+    const pooled = tf.layers.globalAveragePooling2d({}).apply(feat) as tf.SymbolicTensor;
+    const view = createModelView(classifier(input, pooled, [[8, 0], [0, 0], [0, 0]], [0, 1]));
+    const one = await getExplainer('scorecam').explain(view, request(squareImage(), [8, 8, 1], 0, 'features', { maps: 1 }));
+    const w = one.scores!.channelWeights as number[];
+    assert.deepEqual([one.scores!.maps, one.scores!.channels, one.scores!.mapsChosenBy], [1, 3, 'spatial variance']);
+    assert.ok(w[0] > 0 && w[1] === 0 && w[2] === 0, JSON.stringify(w));
+    assert.ok(SQUARE.has(argmax(one.heatmap)));
+    const all = await getExplainer('scorecam').explain(view, request(squareImage(), [8, 8, 1], 0, 'features', { maps: 0 }));
+    assert.deepEqual([all.scores!.maps, all.scores!.channels], [3, undefined]);
+    assert.equal((all.scores!.channelWeights as number[])[0], w[0]);
+  });
+
   it('LIME recovers the one segment a model depends on', async () => {
     // 16×16 image of four constant quadrants (SLIC returns exactly these); class 1's logit reads the top-left only.
     const input = tf.input({ shape: [16, 16, 1] });

@@ -246,6 +246,12 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
       const a = view.probabilities(x);
       const b = plain.probabilities(x);
       assert.ok(tf.max(tf.abs(tf.sub(a, b))).dataSync()[0] <= 1e-5);
+      // The flat path (no tensors) gives the same, over more images than one native batch.
+      assert.ok(view.forwardBatch < 40);
+      const flat = view.flatProbabilities!(x.dataSync() as Float32Array, 40);
+      const want = b.dataSync();
+      assert.equal(flat.length, want.length);
+      assert.ok(flat.every((v, i) => Math.abs(v - want[i]) <= 1e-5));
       [x, a, b].forEach((t) => t.dispose());
       first.forward!.dispose();
       again.forward!.dispose();

@@ -14,6 +14,8 @@ import { fitBatch, modelCost, nativeBatch, type ModelCost } from './budget';
 import type { NativeForward } from '../native/nativeForward';
 import { isAttentionLayer } from '../models/layers/attentionCommon';
 import type { AttentionSite, ImageShape, ModelView } from './types';
+import { float32View } from '../backend/tensorView';
+import { flatFromTensors } from './flatProbabilities';
 
 type Sym = tf.SymbolicTensor;
 
@@ -183,11 +185,26 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
   const cost = modelCost(model);
   const native = opts.native;
   const forwardBatch = native ? nativeBatch(cost) : fitBatch(cost, 256, 'forward').batch;
+  const perImage = inputShape[0] * inputShape[1] * inputShape[2];
+  // Native forward passes read the caller's array in place, forwardBatch images per call.
+  const flatNative = (data: Float32Array, n: number): Float32Array => {
+    let out = new Float32Array(0);
+    for (let s = 0; s < n; s += forwardBatch) {
+      const m = Math.min(forwardBatch, n - s);
+      const p = native!.run(data.subarray(s * perImage, (s + m) * perImage), m);
+      if (out.length === 0) out = new Float32Array((n * p.length) / m);
+      out.set(p, (s * p.length) / m);
+    }
+    return out;
+  };
+  // No TF.js operation runs between taking the view and the native pass, which the view requires.
   const nativeProbabilities = (x: tf.Tensor4D): tf.Tensor2D => {
     const n = x.shape[0];
-    const p = native!.run(x.dataSync() as Float32Array, n);
+    const p = flatNative(float32View(x), n);
     return tf.tensor2d(p, [n, p.length / n]);
   };
+  const probabilities = (x: tf.Tensor4D): tf.Tensor2D =>
+    native ? nativeProbabilities(x) : forwardInBatches(x, forwardBatch, (b) => model.predict(b) as tf.Tensor2D);
   const findLayer = (layer: string): SpatialLayer => {
     const info = spatialLayers.find((l) => l.name === layer);
     if (info) return info;
@@ -221,7 +238,8 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
     cost,
     forwardBatch,
     forwardBackend: native?.name ?? tf.getBackend(),
-    probabilities: (x) => forwardInBatches(x, forwardBatch, native ? nativeProbabilities : (b) => model.predict(b) as tf.Tensor2D),
+    probabilities,
+    flatProbabilities: native ? flatNative : flatFromTensors(probabilities, inputShape, forwardBatch),
     scores: (x) => toScores(scoresModel.predict(x) as tf.Tensor),
     probe(layer, x, delta) {
       const [activations, out] = probeModel(layer).apply([x, delta]) as tf.Tensor[];

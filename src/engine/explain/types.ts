@@ -11,6 +11,8 @@ import type { AttentionMaps } from '../models/layers/attentionCommon';
 export type ProbFn = (x: tf.Tensor4D) => tf.Tensor2D;
 /** Batched differentiable class scores (logits where the model has them, else log-probabilities): [n, classes]. */
 export type ScoreFn = (x: tf.Tensor4D) => tf.Tensor2D;
+/** Class probabilities of n images stored back to back in `data` (NHWC, [0, 1]): n × classes, row by row. */
+export type FlatProbFn = (data: Float32Array, n: number) => Float32Array;
 
 export type ImageShape = [number, number, number];
 
@@ -92,6 +94,12 @@ export interface Attribution {
 /** What an explainer gets: the model, seen as functions, plus a probe into its spatial layers. */
 export interface ModelView {
   probabilities: ProbFn;
+  /**
+   * `probabilities` for images already in a flat array, without a TF.js tensor where the forward pass is native:
+   * methods that build many perturbed inputs (LIME, counterfactual searches) fill one buffer and call this. Views
+   * without it are served through `probabilities` (`flatProbabilitiesOf`).
+   */
+  flatProbabilities?: FlatProbFn;
   scores: ScoreFn;
   /**
    * One forward pass that returns the activations of `layer` and the class scores, with `delta` added to those

@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { OptionSchema } from '../../../shared/descriptors';
 import { argmax } from '../../inference';
-import type { GradientPeer, ImageShape, ModelView, ProbFn, ScoreFn } from '../types';
+import type { GradientPeer, ImageShape, ModelView, ScoreFn } from '../types';
+import type { ProbabilitySource } from '../flatProbabilities';
 import { explainThreadsPay } from '../../parallel/replica';
 import { checkAbort, checkInput, checkTarget, counterfactualOf, isEnemy, Oracle } from './oracle';
 import type { Counterfactual, CounterfactualTarget } from './types';
@@ -54,7 +55,7 @@ export interface GradientCounterfactualOptions {
  */
 export function gradientCounterfactual(
   scores: ScoreFn,
-  probs: ProbFn,
+  probs: ProbabilitySource,
   x: Float32Array,
   shape: ImageShape,
   opts: GradientCounterfactualOptions = {},
@@ -84,7 +85,7 @@ export const SPLIT_MIN_MACS = 50e6;
  * half the lanes, within the memory budget the lane count was cut to. Without a peer that pays: gradientCounterfactual.
  */
 export async function gradientCounterfactualOn(
-  view: Pick<ModelView, 'scores' | 'probabilities' | 'secondThread' | 'cost'>,
+  view: Pick<ModelView, 'scores' | 'probabilities' | 'flatProbabilities' | 'secondThread' | 'cost'>,
   x: Float32Array,
   shape: ImageShape,
   opts: GradientCounterfactualOptions = {},
@@ -93,8 +94,8 @@ export async function gradientCounterfactualOn(
   // A step of a small model is a few milliseconds: the hand-over to the other thread would cost more than it saves
   // (a 28×28 digit's search took 1.7× as long split, measured on this machine under load).
   const pays = (view.cost?.macs ?? Infinity) >= SPLIT_MIN_MACS;
-  if (!peer || !explainThreadsPay() || !pays) return gradientCounterfactual(view.scores, view.probabilities, x, shape, opts);
-  const search = counterfactualSearch(view.scores, view.probabilities, x, shape, opts);
+  if (!peer || !explainThreadsPay() || !pays) return gradientCounterfactual(view.scores, view, x, shape, opts);
+  const search = counterfactualSearch(view.scores, view, x, shape, opts);
   let r = search.next();
   while (!r.done) {
     let g: LaneGradient;
@@ -112,7 +113,7 @@ export async function gradientCounterfactualOn(
 /** The search itself: yields each step's lanes and takes their gradient back, so one or two threads can drive it. */
 function* counterfactualSearch(
   scores: ScoreFn,
-  probs: ProbFn,
+  probs: ProbabilitySource,
   x: Float32Array,
   shape: ImageShape,
   opts: GradientCounterfactualOptions,

@@ -1,8 +1,8 @@
 /** What the counterfactual searches share: the model as batches of flat images, input checks, the result's norms. */
-import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../../errors';
 import { argmax } from '../../inference';
-import type { ImageShape, ProbFn } from '../types';
+import type { FlatProbFn, ImageShape } from '../types';
+import { flatProbabilitiesOf, type ProbabilitySource } from '../flatProbabilities';
 import type { Counterfactual, CounterfactualTarget } from './types';
 
 export function checkAbort(signal: AbortSignal | undefined): void {
@@ -14,14 +14,16 @@ export class Oracle {
   readonly size: number;
   classes = 0;
   evaluated = 0;
+  private readonly flat: FlatProbFn;
 
   constructor(
-    private readonly probs: ProbFn,
+    source: ProbabilitySource,
     readonly shape: ImageShape,
     private readonly batchSize: number,
     private readonly signal: AbortSignal | undefined,
   ) {
     this.size = shape[0] * shape[1] * shape[2];
+    this.flat = flatProbabilitiesOf(source, shape, batchSize);
   }
 
   /** Probabilities of n images stored back to back: n × classes. */
@@ -30,12 +32,10 @@ export class Oracle {
     for (let s = 0; s < n; s += this.batchSize) {
       checkAbort(this.signal);
       const m = Math.min(this.batchSize, n - s);
-      const t = tf.tidy(() => this.probs(tf.tensor4d(data.slice(s * this.size, (s + m) * this.size), [m, ...this.shape])));
-      const v = t.dataSync();
-      this.classes = t.shape[1];
+      const v = this.flat(data.subarray(s * this.size, (s + m) * this.size), m);
+      this.classes = v.length / m;
       if (out.length === 0) out = new Float32Array(n * this.classes);
       out.set(v, s * this.classes);
-      t.dispose();
     }
     this.evaluated += n;
     return out;

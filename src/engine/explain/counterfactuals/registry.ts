@@ -11,6 +11,7 @@
  */
 import type { Descriptor, OptionValues } from '../../../shared/descriptors';
 import { XaiLensError } from '../../errors';
+import { evaluationBudget } from '../budget';
 import type { ImageShape, ModelView } from '../types';
 import { gradientCounterfactualOn, GRADIENT_COUNTERFACTUAL_OPTIONS } from './gradient';
 import { growingSpheres, GROWING_SPHERES_OPTIONS } from './growingSpheres';
@@ -32,7 +33,7 @@ export interface CounterfactualMethodSpec extends Descriptor {
   usesGradients: boolean;
   /** Splits its work with the engine's second thread (`ModelView.secondThread`) when there is one. */
   secondThread?: boolean;
-  run(model: Pick<ModelView, 'scores' | 'probabilities' | 'secondThread'>, req: CounterfactualRequest): Counterfactual | Promise<Counterfactual>;
+  run(model: Pick<ModelView, 'scores' | 'probabilities' | 'flatProbabilities' | 'secondThread' | 'cost'>, req: CounterfactualRequest): Counterfactual | Promise<Counterfactual>;
 }
 
 export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
@@ -51,7 +52,11 @@ export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
     description: 'Growing Spheres (Laugel et al. 2018, black-box)',
     usesGradients: false,
     options: GROWING_SPHERES_OPTIONS,
-    run: (m, r) => growingSpheres(m.probabilities, r.image, r.shape, { ...r.options, target: r.target, seed: r.seed, signal: r.signal }),
+    run: (m, r) => growingSpheres(m, r.image, r.shape, {
+      ...r.options,
+      maxEvaluations: (r.options.maxEvaluations as number) || evaluationBudget(m.cost, 512),
+      target: r.target, seed: r.seed, signal: r.signal,
+    }),
   },
 ];
 

@@ -31,6 +31,8 @@ export interface Counterfactual {
   /** Growing spheres: L2 and L0 of the enemy handed to sparsification (after boundary refinement). */
   l2BeforeSparsification?: number;
   l0BeforeSparsification?: number;
+  /** Growing spheres: the side in pixels of the blocks its changes were sampled on (1: pixel by pixel). */
+  searchBlock?: number;
   /** Gradient: the distance weight λ of the returned candidate. */
   lambda?: number;
 }

@@ -6,12 +6,12 @@
  * coefficients are the explanation: every pixel gets its segment's weight (signed). The fit's R² tells how well the
  * local linear model explains the classifier around this image.
  */
-import * as tf from '@tensorflow/tfjs';
 import { SeededRandom } from '../../data/random';
 import { slic } from '../superpixels';
 import { weightedRidge } from '../ridge';
 import type { Attribution, Explainer } from '../types';
-import { checkAborted, classScore, optionsOf } from './common';
+import { checkAborted, optionsOf } from './common';
+import { flatProbabilitiesOf } from '../flatProbabilities';
 import { costOf, forwardBatchOf, inputBatch, scaledSamples } from '../budget';
 
 export const lime: Explainer = {
@@ -51,10 +51,13 @@ export const lime: Explainer = {
 
     const y = new Float64Array(samples);
     const per = h * w * c;
+    const probabilities = flatProbabilitiesOf(view, req.shape, batch);
+    // One buffer for every batch: at 224×224×3 a batch is tens of MB, and a fresh one per batch costs more than
+    // filling it.
+    const images = new Float32Array(Math.min(batch, samples) * per);
     for (let s = 0; s < samples; s += batch) {
       checkAborted(req.signal);
       const n = Math.min(batch, samples - s);
-      const images = new Float32Array(n * per);
       for (let i = 0; i < n; i++) {
         const m = masks.subarray((s + i) * d, (s + i + 1) * d);
         const off = i * per;
@@ -63,9 +66,9 @@ export const lime: Explainer = {
           for (let k = 0; k < c; k++) images[off + p * c + k] = on ? req.image[p * c + k] : fill;
         }
       }
-      const probs = tf.tidy(() => classScore(view.probabilities(tf.tensor4d(images, [n, h, w, c])), req.target));
-      y.set(probs.dataSync(), s);
-      probs.dispose();
+      const probs = probabilities(images.subarray(0, n * per), n);
+      const classes = probs.length / n;
+      for (let i = 0; i < n; i++) y[s + i] = probs[i * classes + req.target];
     }
 
     // Cosine distance of each pattern to all-on: 1 − √(on / d).
