@@ -127,15 +127,15 @@ async function methodsAndCounterfactuals(view: ModelViewImpl, image: Float32Arra
   }
   const lanes = fitBatch(view.cost, 4, 'gradient counterfactual').batch;
   const counterfactuals: Record<string, { ms: number; found?: boolean; iterations?: number; l2?: number; lanes?: number }> = {};
-  const timeSearch = async (id: string, search: () => Promise<Counterfactual>, extra: Record<string, number> = {}) => {
+  const timeSearch = async (id: string, search: () => Promise<Counterfactual>) => {
     let last: Counterfactual | undefined;
     const ms = await medianMs(Math.min(repeats, 5), async () => {
       last = await search();
     }, warmUp);
-    counterfactuals[id] = { ms, found: last?.found, iterations: last?.iterations, l2: last?.l2, ...extra };
+    counterfactuals[id] = { ms, found: last?.found, iterations: last?.iterations, l2: last?.l2, ...(last?.lanes ? { lanes: last.lanes } : {}) };
   };
   if (!only || only.includes('gradient')) {
-    await timeSearch('gradient', () => gradientCounterfactualOn(view, image, shape, { seed: 1, parallel: lanes }), { lanes });
+    await timeSearch('gradient', () => gradientCounterfactualOn(view, image, shape, { seed: 1, parallel: lanes }));
   }
   if (!only || only.includes('growing-spheres')) {
     const method = getCounterfactualMethod('growing-spheres');

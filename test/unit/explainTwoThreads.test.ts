@@ -276,6 +276,11 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
         assert.equal(two.found, one.found);
         assert.equal(two.label, one.label);
         assert.ok(maxAbsDiff(one.image, two.image) <= 1e-4, `images differ by ${maxAbsDiff(one.image, two.image)}`);
+        // Three lanes split 2 + 1 would take as long as four: the split search runs two.
+        const odd = await gradientCounterfactualOn(asLarge(view), x, view.inputShape, { ...opts, parallel: 3 });
+        const even = gradientCounterfactual(view.scores, view.probabilities, x, view.inputShape, { ...opts, parallel: 2 });
+        if (odd.found) assert.equal(odd.lanes, 2);
+        assert.ok(maxAbsDiff(odd.image, even.image) <= 1e-4, `3 lanes split vs 2 lanes: ${maxAbsDiff(odd.image, even.image)}`);
         // Cancelled after the first step's lanes: no further lanes go out.
         const ctl = new AbortController();
         let sent = 0;

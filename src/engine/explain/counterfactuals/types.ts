@@ -35,4 +35,6 @@ export interface Counterfactual {
   searchBlock?: number;
   /** Gradient: the distance weight λ of the returned candidate. */
   lambda?: number;
+  /** Gradient: values of λ optimised side by side. */
+  lanes?: number;
 }
