@@ -117,6 +117,9 @@ if (args.has('--integration')) {
   builds.push({ ...nodeCommon, sourcemap: true, entryPoints: entries, outdir: 'out', outbase: '.', external: ['vscode', 'mocha'] });
 }
 
+// The webview folder holds only this build's bundles: a renamed panel's old files would otherwise be packaged.
+if (builds.some((b) => b.outdir === 'dist/webview')) rmSync('dist/webview', { recursive: true, force: true });
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
 } else {

@@ -13,11 +13,13 @@
 //
 // Environment: XAI_LENS_HOST_TIMEOUT_MS (whole run, default 2400000: the suite debugs, trains and explains in the host), XAI_LENS_UI_TIMEOUT_MS (per UI test, default
 // 300000), CHROMIUM_PATH (default /usr/bin/chromium), XAI_LENS_KEEP_TEMP=1 (keep the temporary folder),
-// XAI_LENS_VERBOSE=1 (same as --verbose), XAI_LENS_TEST_GREP (only extension tests whose title matches).
+// XAI_LENS_VERBOSE=1 (same as --verbose), XAI_LENS_TEST_GREP (only extension tests whose title matches),
+// XAI_LENS_HOST_VSIX (UI scripts against an installed .vsix, below).
 import { spawn } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { basename, join, resolve as resolvePath } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
+import { strFromU8, unzipSync } from 'fflate';
 import { pathToFileURL } from 'node:url';
 import { checkBuilt, fail, makeTempRoot, printTests, readResult, removeTempRoot, repoRoot, testIndex } from './common.mjs';
 
@@ -36,6 +38,11 @@ const codeServerEntry = join(vscodeTest, 'code-server', 'node_modules', 'code-se
 const uiDir = process.env.XAI_LENS_UI_DIR ? resolvePath(repoRoot, process.env.XAI_LENS_UI_DIR) : join(repoRoot, 'test', 'ui');
 const artifactsDir = join(repoRoot, 'test-artifacts', 'ui');
 const debugpyTestExtension = join(repoRoot, 'test', 'fixtures', 'debugpy-extension');
+// XAI_LENS_HOST_VSIX: a packaged .vsix installed into the fresh profile, as a user gets the extension, instead of
+// the repository loaded as the development extension (UI scripts only: the extension tests need the repository).
+const vsix = process.env.XAI_LENS_HOST_VSIX ? resolvePath(repoRoot, process.env.XAI_LENS_HOST_VSIX) : undefined;
+if (vsix && !uiOnly) fail('XAI_LENS_HOST_VSIX needs --ui (the extension tests run from the repository)');
+if (vsix && !existsSync(vsix)) fail(`XAI_LENS_HOST_VSIX: ${vsix} does not exist (npm run package builds it)`);
 const CHROMIUM_FLAGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
@@ -186,6 +193,7 @@ async function startServer(root, workspace, resultFile) {
   // The test-only debugpy debugger type (the Python extension cannot be installed offline), installed by copying it
   // into the fresh extensions folder (the server loads a single development extension).
   if (existsSync(debugpyTestExtension)) cpSync(debugpyTestExtension, join(root, 'extensions', 'xai-lens-test.xai-lens-test-debugpy-0.0.1'), { recursive: true });
+  if (vsix) installVsix(vsix, join(root, 'extensions'));
   state.logFile = join(root, 'code-server.log');
   const fd = openSync(state.logFile, 'a');
   const args = [
@@ -215,9 +223,23 @@ async function startServer(root, workspace, resultFile) {
   return port;
 }
 
+/** Unpacks a .vsix (a zip whose extension/ folder is the extension) where VS Code keeps installed extensions. */
+function installVsix(file, extensionsDir) {
+  const files = unzipSync(readFileSync(file));
+  const manifest = JSON.parse(strFromU8(files['extension/package.json']));
+  const dir = join(extensionsDir, `${manifest.publisher}.${manifest.name}-${manifest.version}`);
+  for (const [name, bytes] of Object.entries(files)) {
+    if (!name.startsWith('extension/') || name.endsWith('/')) continue;
+    const target = join(dir, name.slice('extension/'.length));
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, bytes);
+  }
+  log(`installed ${basename(file)} into the fresh profile (${Object.keys(files).length} entries)`);
+}
+
 function workbenchUrl(port, workspace, withTests) {
   const remote = (p) => `vscode-remote://127.0.0.1:${port}${p}`;
-  const payload = [['extensionDevelopmentPath', remote(repoRoot)]];
+  const payload = vsix ? [] : [['extensionDevelopmentPath', remote(repoRoot)]];
   if (withTests) payload.push(['extensionTestsPath', remote(testIndex)]);
   return `http://127.0.0.1:${port}/?folder=${encodeURIComponent(workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }

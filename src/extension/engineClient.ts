@@ -35,6 +35,8 @@ export interface EngineClientOptions {
   backend: () => BackendChoice;
   /** `<globalStorage>/native/node_modules`, where the engine also looks for a native backend. */
   nativeModules?: string;
+  /** Called when a started process has initialised its backend, `ms` after it was forked. */
+  onStarted?: (info: EngineInfo, ms: number) => void;
   /** Called when the process exits while not being stopped (crash, kill). */
   onCrash?: (detail: string) => void;
   log?: (line: string) => void;
@@ -65,6 +67,7 @@ export class EngineClient {
   start(): Promise<EngineInfo> {
     if (this.info && this.running) return this.info;
     this.stopping = false;
+    const forkedAt = performance.now();
     const child = fork(this.opts.script, [], {
       execArgv: [],
       env: engineChildEnv(this.opts.nativeModules),
@@ -89,6 +92,7 @@ export class EngineClient {
       if (!this.stopping) this.opts.onCrash?.(signal ? `killed by ${signal}` : `exit code ${code}`);
     });
     this.info = this.call('engine/initialize', { backend: this.opts.backend() });
+    this.info.then((info) => this.opts.onStarted?.(info, performance.now() - forkedAt), () => undefined);
     return this.info;
   }
 

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import { basename } from 'node:path';
 import { PANELS } from '../shared/panels';
 import type { EngineClient } from './engineClient';
-import { ExplainView } from './explainView';
+import { ExplainView, type ExplainViewOptions } from './explainView';
 import type { ResultCache } from './resultCache';
 
 export const IMAGE_EXT = /\.(png|jpe?g)$/i;
@@ -49,6 +49,7 @@ export class ExplainPanel implements vscode.Disposable {
     private readonly engine: EngineClient,
     private readonly cache: ResultCache,
     private readonly modelLabel: (dir: string) => string,
+    private readonly timeline?: ExplainViewOptions['timeline'],
   ) {
     const follow = () => {
       clearTimeout(this.followTimer);
@@ -109,10 +110,12 @@ export class ExplainPanel implements vscode.Disposable {
       cache: this.cache,
       follows: true,
       onLock: (locked) => this.setLocked(locked),
+      timeline: this.timeline,
     });
     if (this.isLocked) view.setLocked(true);
     const entry = { panel, view };
     this.entry = entry;
+    void view.explain({}); // while the webview loads
     this.updateTitle();
     // Pause on the change from shown to hidden only: the event also fires for focus changes while hidden.
     let shown = panel.visible;

@@ -28,6 +28,8 @@ export interface ExplainViewOptions {
   follows?: boolean;
   /** The webview asked to lock or unlock the panel. */
   onLock?: (locked: boolean) => void;
+  /** Told when results arrive and when the webview has painted one (the session's start-up timeline). */
+  timeline?: { webviewReady(timing?: { scriptMs: number; mountedMs: number }): void; resultArrived(r: ExplainResultPayload): void; painted(): void };
 }
 
 export class ExplainView implements vscode.Disposable {
@@ -39,6 +41,13 @@ export class ExplainView implements vscode.Disposable {
   private readonly cache: ResultCache;
   private locked = false;
   private readonly saveListener: vscode.Disposable;
+  /**
+   * A new panel's explanation starts at once, while the webview is still loading (a second or more on a cold
+   * start): until the webview says it is ready nothing is posted, and then it gets the latest state at once.
+   */
+  private webviewReady = false;
+  private lastPartial?: ExplainResultPayload;
+  private lastError?: string;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -62,7 +71,7 @@ export class ExplainView implements vscode.Disposable {
   }
 
   private post(message: ToWebview): void {
-    this.channel.post(message);
+    if (this.webviewReady) this.channel.post(message);
   }
 
   private imageName(): string {
@@ -110,13 +119,20 @@ export class ExplainView implements vscode.Disposable {
   private async onMessage(m: FromWebview): Promise<void> {
     switch (m.type) {
       case 'ready': {
+        this.webviewReady = true;
+        this.options.timeline?.webviewReady(m.timing);
         this.sendInit();
         if (this.lastResult) this.post({ type: 'result', result: this.lastResult });
-        const resume = this.paused ?? (this.lastResult || this.running ? undefined : {});
+        else if (this.running && this.lastPartial) this.post({ type: 'partial', result: this.lastPartial });
+        else if (!this.running && this.lastError) this.post({ type: 'error', message: this.lastError });
+        const resume = this.paused ?? (this.lastResult || this.running || this.lastError ? undefined : {});
         this.paused = undefined;
         if (resume) await this.explain(resume);
         break;
       }
+      case 'painted':
+        this.options.timeline?.painted();
+        break;
       case 'explain':
         await this.explain({ target: m.target, layer: m.layer, counterfactual: m.counterfactual });
         break;
@@ -163,6 +179,8 @@ export class ExplainView implements vscode.Disposable {
     const source = new vscode.CancellationTokenSource();
     const run = { source, opts };
     this.running = run;
+    this.lastPartial = undefined;
+    this.lastError = undefined;
     const image = this.imageUri;
     const current = () => this.running === run && this.imageUri === image;
     try {
@@ -172,10 +190,16 @@ export class ExplainView implements vscode.Disposable {
           this.engine.request('engine/explain', params, {
             token: source.token,
             onProgress: (p) => current() && this.post({ type: 'progress', done: p.done, total: p.total, message: p.message }),
-            onPartial: (partial) => current() && this.post({ type: 'partial', result: partial }),
+            onPartial: (partial) => {
+              this.options.timeline?.resultArrived(partial);
+              if (!current()) return;
+              this.lastPartial = partial;
+              this.post({ type: 'partial', result: partial });
+            },
           }),
       );
       this.cache.set(params, result);
+      this.options.timeline?.resultArrived(result);
       if (!current()) return result;
       this.lastResult = result;
       this.post({ type: 'result', result });
@@ -187,6 +211,7 @@ export class ExplainView implements vscode.Disposable {
       }
       const message = e instanceof Error ? e.message : String(e);
       if (current()) {
+        this.lastError = message;
         this.post({ type: 'error', message });
         void vscode.window.showErrorMessage(`XAI Lens: ${message}`);
       }

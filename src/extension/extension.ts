@@ -4,7 +4,9 @@
  * restarted after a crash, stopped on deactivate).
  */
 import * as vscode from 'vscode';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
+import { StartupTimeline, startupLine } from './startupTimeline';
 import { EngineClient } from './engineClient';
 import { ExplainView } from './explainView';
 import { ExplainPanel, IMAGE_EXT } from './explainPanel';
@@ -46,6 +48,7 @@ export interface XaiLensApi {
 let engine: EngineClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): XaiLensApi {
+  const timeline = new StartupTimeline();
   const output = vscode.window.createOutputChannel('XAI Lens');
   // Where XAI Lens: Install Native Backend puts tfjs-node(-gpu); engine and CLI processes look there too.
   const nativeModules = nativeModulesDir(context.globalStorageUri.fsPath);
@@ -54,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     backend: backendSetting,
     nativeModules,
     log: (line) => output.appendLine(line),
+    onStarted: (info, ms) => timeline.engineStarted(info, ms),
     onCrash: (detail) => {
       output.appendLine(`engine stopped unexpectedly: ${detail}`);
       void vscode.window.showWarningMessage(`XAI Lens: the engine stopped unexpectedly (${detail}). It restarts with the next explanation; nothing was lost.`);
@@ -63,7 +67,17 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
   const client = engine;
   let activeModel = defaultModelDir(context);
   const cache = new ResultCache();
-  const explainPanel = new ExplainPanel(context, client, cache, (dir) => modelLabel(context, dir));
+  const explainPanel = new ExplainPanel(context, client, cache, (dir) => modelLabel(context, dir), {
+    webviewReady: (timing) => timeline.webviewReady(timing),
+    resultArrived: (r) => timeline.resultArrived(r),
+    painted: () => {
+      const report = timeline.painted();
+      if (!report) return;
+      output.appendLine(startupLine(report));
+      const file = process.env.XAI_LENS_TIMELINE_FILE;
+      if (file) writeFileSync(file, `${JSON.stringify(report)}\n`);
+    },
+  });
   const gallery = registerGallery(context, {
     engine: client,
     modelDir: () => activeModel,
@@ -109,6 +123,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     // A confirmed large model is loaded (and kept warm) before the panel asks for explanations.
     if (allowLarge) await client.request('engine/loadModel', { dir: modelDir, allowLargeModel: true });
     rememberModel(context, modelDir);
+    timeline.command();
     const view = explainPanel.show(image, modelDir);
     void client.start().then((info) => updateStatus(backendLabel(info)), () => undefined);
     return view;
@@ -207,6 +222,7 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
     engine: client, explain, pickModel: () => pickModel(context), bundledModelDir: bundledModelDir(context), rememberModel: (dir) => rememberModel(context, dir),
     nativeModules,
   });
+  timeline.activated();
   return {
     engine: client,
     explainPanel,

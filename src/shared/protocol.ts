@@ -40,6 +40,8 @@ export interface EngineInfo {
   description: string;
   warning?: string;
   pid: number;
+  /** Where the engine's start went: loading its code (process start → first request) and the backend. */
+  startup?: { processMs: number; backendMs: number };
 }
 
 export interface LayerInfo {
@@ -198,6 +200,9 @@ export interface ExplainResultPayload {
   skipped?: { method: MethodId; label: string; reason: string }[];
   counterfactual?: CounterfactualPayload;
   totalMs: number;
+  /** Set when this request loaded the model: reading and building it, and preparing ONNX Runtime (export or cache,
+   * probe check). */
+  modelLoad?: { modelMs: number; nativeMs: number };
 }
 
 export interface ProgressParams {
@@ -283,7 +288,10 @@ export type ToWebview =
 
 /** Webview → extension. */
 export type FromWebview =
-  | { type: 'ready' }
+  /** `timing`: ms from the webview document's start to this script running, and to the app mounted (start-up profile). */
+  | { type: 'ready'; timing?: { scriptMs: number; mountedMs: number } }
+  /** The first overlay of this image's result is on screen. */
+  | { type: 'painted'; imagePath: string }
   | { type: 'explain'; target?: number; layer?: string; counterfactual: CounterfactualMethod }
   | { type: 'cancel' }
   | { type: 'lock'; locked: boolean }

@@ -9,6 +9,8 @@ import App from './App.svelte';
 import { getState, post } from './dom/host';
 import { restoreState } from './lib/state';
 
+// Since the webview document started: the bundle loaded and evaluated (imports run first), then the app mounted.
+const scriptMs = performance.now();
 const target = document.getElementById('app') ?? document.body;
 mount(App, { target, props: { initial: restoreState(getState()) } });
-post({ type: 'ready' });
+post({ type: 'ready', timing: { scriptMs, mountedMs: performance.now() } });

@@ -45,6 +45,8 @@ export interface PayloadContext {
   /** What preparing the image did that a user should know (alpha composited, channels converted…). */
   notes?: string[];
   totalMs: number;
+  /** What loading the model took, when this request loaded it. */
+  modelLoad?: { modelMs: number; nativeMs: number };
 }
 
 function displayPayload(img: RasterImage): DisplayImagePayload {
@@ -107,6 +109,7 @@ export function explainPayload(r: ExplainResult, ctx: PayloadContext): ExplainRe
         }
       : undefined,
     totalMs: ctx.totalMs,
+    ...(ctx.modelLoad ? { modelLoad: ctx.modelLoad } : {}),
   };
 }
 

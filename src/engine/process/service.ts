@@ -65,6 +65,8 @@ interface WarmModel {
   stamp?: string;
   /** The model's second thread, started by the first explanation that splits gradient work (ensureSecondThread). */
   replica?: ExplainReplica;
+  /** What loading took, reported by the first explanation that uses the model (then cleared). */
+  load?: { modelMs: number; nativeMs: number };
 }
 
 function stampOf(path: string): string {
@@ -109,7 +111,10 @@ export class EngineService {
   }
 
   async initialize(p: InitializeParams): Promise<EngineInfo> {
+    const processMs = process.uptime() * 1000;
+    const t0 = performance.now();
     this.backend = await initBackend(parseBackendChoice(p.backend));
+    const backendMs = performance.now() - t0;
     const ort = loadOrt();
     return {
       backend: this.backend.name,
@@ -117,6 +122,7 @@ export class EngineService {
       description: this.backend.description + (typeof ort === 'string' ? `; ${ort}` : `; forward passes on ONNX Runtime (CPU, ${ortThreads()} threads)`),
       warning: this.backend.warning,
       pid: process.pid,
+      startup: { processMs, backendMs },
     };
   }
 
@@ -135,8 +141,12 @@ export class EngineService {
     }
     if (!m && inMemory) throw new XaiLensError(`the model ${dir.slice(MEMORY_PREFIX.length)} read from the debugger is no longer loaded; read it again`);
     if (!m) {
+      const t0 = performance.now();
       const imported = await importModel(key, { allowLarge });
-      m = { ...this.warmModel(imported, (await prepareNativeForward(imported.model)).forward), stamp: stampOf(imported.path) };
+      const t1 = performance.now();
+      const native = await prepareNativeForward(imported.model);
+      const load = { modelMs: t1 - t0, nativeMs: performance.now() - t1 };
+      m = { ...this.warmModel(imported, native.forward), stamp: stampOf(imported.path), load };
       this.models.set(key, m);
     }
     return m;
@@ -202,6 +212,8 @@ export class EngineService {
     const t0 = performance.now();
     const methods = parseMethods(p.methods.join(','));
     const m = await this.warm(p.modelDir, p.allowLargeModel);
+    const modelLoad = m.load;
+    m.load = undefined;
     this.ensureSecondThread(m, methods, p.counterfactual);
     const details = m.imported.details;
     const prepared = p.image ? preparePayload(p.image, m, p.rawInput === true) : prepareForModel(await readImageFile(p.imagePath), m.view.inputShape, details, details.alphaBackground, true);
@@ -210,7 +222,7 @@ export class EngineService {
     this.progress({ token, done: 0, total, message: 'predicting' });
     const payload = (r: ExplainResult) => explainPayload(r, {
       imagePath: p.imagePath, model: m.info, backend: this.backend?.name ?? 'unknown', forwardBackend: m.view.forwardBackend, input: prepared.image,
-      display: prepared.display, inverted: prepared.inverted, notes: prepared.notes, totalMs: performance.now() - t0,
+      display: prepared.display, inverted: prepared.inverted, notes: prepared.notes, totalMs: performance.now() - t0, modelLoad,
     });
     const r = await explainImage(m.view, prepared.image.data, {
       methods, target: p.target, layer: p.layer, counterfactual: p.counterfactual, counterfactualTarget: p.counterfactualTarget,
