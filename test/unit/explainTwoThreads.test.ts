@@ -10,7 +10,8 @@ import { getArchitecture } from '../../src/engine/models/zoo';
 import { buildMobileNetV2 } from '../../src/engine/models/mobilenetv2';
 import { modelCost } from '../../src/engine/explain/budget';
 import { EngineService } from '../../src/engine/process/service';
-import { SPLIT_MIN_MACS, gradientCounterfactual, gradientCounterfactualOn } from '../../src/engine/explain/counterfactuals/gradient';
+import { gradientCounterfactual, gradientCounterfactualOn } from '../../src/engine/explain/counterfactuals/gradient';
+import { SPLIT_MIN_MACS } from '../../src/engine/parallel/replica';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import { maxAbs, maxAbsDiff } from './helpers';
 

@@ -36,6 +36,8 @@ export interface Capabilities {
 export interface GradientPeer {
   /** Loaded, idle and not failed: a half sent now starts at once instead of waiting. */
   available(): boolean;
+  /** Settles when the peer has loaded or could not (never rejects); absent: it is ready. */
+  ready?: Promise<void>;
   /** Σ over the `n` images ([n, h, w, c] values) of ∂y_target/∂x, as h·w·c values; rejects if the thread failed. */
   gradientSum(images: Float32Array, n: number, target: number): Promise<Float32Array>;
   /** The gradient counterfactual's step for `n` of its λ lanes (counterfactuals/gradient.ts laneGradient). */

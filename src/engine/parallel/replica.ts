@@ -160,6 +160,10 @@ export function secondThreadPays(backendName = activeBackend()?.name): boolean {
   return backendName === 'wasm' && availableParallelism() >= 2;
 }
 
+/** Multiply-accumulates per image from which a gradient counterfactual's steps are split between the threads, and
+ * from which gradient methods wait for a second thread still loading. */
+export const SPLIT_MIN_MACS = 50e6;
+
 /**
  * Whether explanations split their gradient samples with a second thread: where that pays, unless
  * `XAI_LENS_THREADS=1` keeps them on one (the fallback path, and A/B measurements).

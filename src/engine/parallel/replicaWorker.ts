@@ -23,7 +23,8 @@ if (!parentPort) throw new Error('replicaWorker must run as a worker thread');
 const port = parentPort;
 
 let model: tf.LayersModel | undefined;
-let trainable: tf.LayersModel;
+/** The training view (logits of an XAI Lens model), built at the first 'gradients': explained models may have none. */
+let trainable: tf.LayersModel | undefined;
 let trainVars: tf.Variable[];
 let allVars: tf.Variable[];
 let shape: [number, number, number];
@@ -38,7 +39,6 @@ function reply(msg: ReplicaReply, transfer: ArrayBuffer[] = []): void {
 async function init(msg: Extract<ReplicaRequest, { type: 'init' }>): Promise<void> {
   await initBackend(msg.backend as BackendChoice);
   model = await tf.models.modelFromJSON({ modelTopology: msg.modelTopology } as tf.io.ModelJSON);
-  trainable = logitsModel(model);
   trainVars = model.trainableWeights.map((v) => v.read() as tf.Variable);
   allVars = model.weights.map((v) => v.read() as tf.Variable);
   shape = msg.shape;
@@ -59,6 +59,7 @@ function setWeights(vars: tf.Variable[], flat: Float32Array): void {
 }
 
 function gradients(msg: Extract<ReplicaRequest, { type: 'gradients' }>): void {
+  trainable ??= logitsModel(model!);
   setWeights(trainVars, msg.weights);
   const { loss, correct, grads } = computeGradients(trainable, trainVars, shape, numClasses, msg.images, msg.labels, msg.n);
   const out = flatten(trainVars.map((v) => grads[v.name]));

@@ -8,7 +8,7 @@ import type { OptionSchema } from '../../../shared/descriptors';
 import { argmax } from '../../inference';
 import type { GradientPeer, ImageShape, ModelView, ScoreFn } from '../types';
 import type { ProbabilitySource } from '../flatProbabilities';
-import { explainThreadsPay } from '../../parallel/replica';
+import { explainThreadsPay, SPLIT_MIN_MACS } from '../../parallel/replica';
 import { checkAbort, checkInput, checkTarget, counterfactualOf, isEnemy, Oracle } from './oracle';
 import type { Counterfactual, CounterfactualTarget } from './types';
 
@@ -75,8 +75,6 @@ export function gradientCounterfactual(
   return r.value;
 }
 
-/** Multiply-accumulates per image from which a counterfactual step is split between the threads. */
-export const SPLIT_MIN_MACS = 50e6;
 
 /**
  * gradientCounterfactual with each step's λ lanes split between this thread and `peer`, the engine's second thread:
@@ -95,6 +93,7 @@ export async function gradientCounterfactualOn(
   // (a 28×28 digit's search took 1.7× as long split, measured on this machine under load).
   const pays = (view.cost?.macs ?? Infinity) >= SPLIT_MIN_MACS;
   if (!peer || !explainThreadsPay() || !pays) return gradientCounterfactual(view.scores, view, x, shape, opts);
+  await peer.ready; // still loading: the search's steps are worth waiting for (see sampledGradientSum)
   // Split 2 + 1, three lanes take as long per step as four would: an odd count gives up its last lane (at
   // 224×224×3, 3 lanes took 11.1 s and 2 lanes 8.4 s for the same counterfactual).
   const lanes = Math.max(1, Math.floor(opts.parallel ?? GRADIENT_COUNTERFACTUAL_OPTIONS.parallel.default));
