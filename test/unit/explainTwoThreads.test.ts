@@ -43,6 +43,15 @@ function colourNet(shape: Shape): tf.LayersModel {
   return tf.model({ inputs: input, outputs: probs });
 }
 
+/** As Keras applications end: a softmax Dense named `predictions`, no `logits` layer (a model XAI Lens did not build). */
+function foreignNet(shape: Shape): tf.LayersModel {
+  const input = tf.input({ shape });
+  let x = tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }) }).apply(input) as tf.SymbolicTensor;
+  x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
+  const out = tf.layers.dense({ name: 'predictions', units: 5, activation: 'softmax', kernelInitializer: tf.initializers.glorotUniform({ seed: 7 }) }).apply(x);
+  return tf.model({ inputs: input, outputs: out as tf.SymbolicTensor });
+}
+
 function image([h, w, c]: Shape): Float32Array {
   const x = new Float32Array(h * w * c);
   let s = 987;
@@ -74,7 +83,8 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
     await initBackend('wasm');
   });
 
-  for (const [name, shape, build] of [['28×28×1 CBAM-MobileNetV2', [28, 28, 1], cbamNet], ['32×32×3 conv net', [32, 32, 3], colourNet]] as const) {
+  const nets = [['28×28×1 CBAM-MobileNetV2', [28, 28, 1], cbamNet], ['32×32×3 conv net', [32, 32, 3], colourNet], ['32×32×3 net without a logits layer', [32, 32, 3], foreignNet]] as const;
+  for (const [name, shape, build] of nets) {
     it(`split between the threads equals one thread, and the worker serves the halves (${name})`, async () => {
       const model = build(shape as Shape);
       const view = createModelView(model);
