@@ -75,7 +75,11 @@ export function activate(context: vscode.ExtensionContext): XaiLensApi {
       if (!report) return;
       output.appendLine(startupLine(report));
       const file = process.env.XAI_LENS_TIMELINE_FILE;
-      if (file) writeFileSync(file, `${JSON.stringify(report)}\n`);
+      try {
+        if (file) writeFileSync(file, `${JSON.stringify(report)}\n`);
+      } catch (e) {
+        output.appendLine(`cannot write the start-up timeline to ${file}: ${(e as Error).message}`);
+      }
     },
   });
   const gallery = registerGallery(context, {

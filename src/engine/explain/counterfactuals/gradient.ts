@@ -75,7 +75,6 @@ export function gradientCounterfactual(
   return r.value;
 }
 
-
 /**
  * gradientCounterfactual with each step's λ lanes split between this thread and `peer`, the engine's second thread:
  * the second half of the lanes goes there, the first is computed here meanwhile. The lanes are independent (the loss

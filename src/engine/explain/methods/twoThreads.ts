@@ -4,7 +4,7 @@
  * samples is split in two: the second half goes to the other thread and the first is computed here meanwhile, then
  * the two sums are added in order. Each thread holds at most `batch` images at a time and has its own wasm heap, so
  * the memory budget behind `batch` (budget.ts fitBatch) holds per thread. A round the other thread cannot take at
- * once (still loading, busy with another request, failed) runs here: it never holds an explanation up.
+ * once (busy with another request, failed) runs here. Only a costly model waits for a thread still loading.
  */
 import * as tf from '@tensorflow/tfjs';
 import { explainThreadsPay, SPLIT_MIN_MACS } from '../../parallel/replica';
@@ -27,8 +27,8 @@ export async function sampledGradientSum(
   const local = (s: number, size: number) => tf.tidy(() => gradientSum(view, samples(s, size), target));
   const peer = view.secondThread;
   if (!peer || !explainThreadsPay()) return tf.tidy(() => tf.sum(inChunks(n, batch, local), 0, true) as tf.Tensor4D);
-  // A costly model's samples take seconds on one thread: waiting for a second thread still loading pays back (a
-  // process's first SmoothGrad at 224×224×3 otherwise runs alone, 12.8 s against ~6 s split).
+  // A costly model's samples take seconds on one thread, the second thread about 0.6 s to load: waiting for it pays
+  // back (SmoothGrad at 224×224×3: ~10 s alone, ~6 s split).
   if ((view.cost?.macs ?? 0) >= SPLIT_MIN_MACS) await peer.ready;
   const parts: tf.Tensor[] = [];
   try {
