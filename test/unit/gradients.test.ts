@@ -65,6 +65,24 @@ describe('training gradients', () => {
     assert.deepEqual(Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu6(t), dy)))(k).dataSync()), [0, 3, -4, 0, 0]);
   });
 
+  it('a ReLU layer with maxValue 6 runs the Relu6 kernel: the stock values and gradient, without the comparison passes', async () => {
+    const layer = tf.layers.reLU({ maxValue: 6 });
+    const capped = tf.layers.reLU({ maxValue: 4 });
+    const x = tf.tensor1d([-2, 0, 0.5, 5.9, 6, 6.5, 9]);
+    const dy = tf.tensor1d([1, 2, 3, 4, 5, 6, 7]);
+    const stock = (t: tf.Tensor, max: number) => tf.clipByValue(tf.relu(t), 0, max);
+    assert.deepEqual(Array.from((layer.apply(x) as tf.Tensor).dataSync()), Array.from(stock(x, 6).dataSync()));
+    const grad = (f: (t: tf.Tensor) => tf.Tensor) => Array.from(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(t), dy)))(x).dataSync());
+    assert.deepEqual(grad((t) => layer.apply(t) as tf.Tensor), grad((t) => stock(t, 6)));
+    assert.deepEqual(grad((t) => layer.apply(t) as tf.Tensor), [0, 0, 3, 4, 5, 0, 0]);
+    const kernels = async (l: tf.layers.Layer) => (await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(l.apply(t) as tf.Tensor))(x))).kernelNames;
+    const six = await kernels(layer);
+    assert.ok(six.includes('Relu6') && !six.includes('LogicalAnd'), six.join(', '));
+    // Another cap keeps the stock clip.
+    assert.deepEqual(Array.from((capped.apply(x) as tf.Tensor).dataSync()), Array.from(stock(x, 4).dataSync()));
+    assert.ok((await kernels(capped)).includes('ClipByValue'));
+  });
+
   it('a bias-free linear Conv2D layer runs the plain conv op: same values and gradients as the fused op', async () => {
     const layer = tf.layers.conv2d({ filters: 3, kernelSize: 3, strides: 2, padding: 'same', useBias: false, kernelInitializer: tf.initializers.glorotUniform({ seed: 9 }) });
     const x = tf.randomNormal([2, 7, 7, 2], 0, 1, 'float32', 5);
