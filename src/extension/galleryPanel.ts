@@ -37,6 +37,8 @@ export class GalleryPanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private channel?: PanelChannel<ToGallery, FromGallery>;
   private run?: Run;
+  /** Nothing is posted before the webview first says it is ready; it then gets the run so far in one go. */
+  private webviewReady = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -57,6 +59,7 @@ export class GalleryPanel implements vscode.Disposable {
     if (!this.panel) {
       const panel = vscode.window.createWebviewPanel(PANELS.gallery.viewType, PANELS.gallery.title, { viewColumn: vscode.ViewColumn.Active }, { enableScripts: true });
       panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'icon.svg');
+      this.webviewReady = false;
       this.channel = new PanelChannel(this.context, panel.webview, PANELS.gallery, (m) => void this.onMessage(m));
       panel.onDidDispose(() => {
         this.run?.source.cancel();
@@ -73,7 +76,7 @@ export class GalleryPanel implements vscode.Disposable {
   }
 
   private post(m: ToGallery): void {
-    this.channel?.post(m);
+    if (this.webviewReady) this.channel?.post(m);
   }
 
   private start(folder: vscode.Uri): Run {
@@ -128,7 +131,8 @@ export class GalleryPanel implements vscode.Disposable {
     const run = this.run;
     switch (m.type) {
       case 'ready':
-        // A re-created webview (it was hidden): everything so far.
+        // The first load, or a re-created webview (it was hidden): everything so far.
+        this.webviewReady = true;
         if (!run) return;
         this.post({ type: 'start', folder: vscode.workspace.asRelativePath(run.folder, false), model: this.deps.modelLabel(run.modelDir) });
         if (run.items.length) this.post({ type: 'items', items: run.items });

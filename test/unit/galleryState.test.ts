@@ -34,6 +34,9 @@ describe('gallery state', () => {
     s = applyGalleryMessage(s, { type: 'items', items: items.slice(2) });
     s = applyGalleryMessage(s, { type: 'progress', done: 5, total: 9 });
     assert.deepEqual([s.items.length, s.done, s.total], [5, 5, 9]);
+    // A batch sent again (replayed to a webview that was loading) adds only what is new: cards are keyed by file.
+    const again = applyGalleryMessage(s, { type: 'items', items: [items[1], ok('f.png', 2, 0.8), items[4]] });
+    assert.deepEqual(names(again.items), ['a.png', 'b.png', 'c.png', 'd.png', 'e.png', 'f.png']);
     s = applyGalleryMessage(s, { type: 'done', cancelled: true, explained: 4, failed: 1, ms: 1200 });
     assert.deepEqual([s.running, s.cancelled, s.summary], [false, true, { explained: 4, failed: 1, ms: 1200 }]);
   });

@@ -33,8 +33,12 @@ export function applyGalleryMessage(s: GalleryState, m: ToGallery): GalleryState
       return { ...initialGallery(), sort: s.sort, folder: m.folder, model: m.model, running: true };
     case 'progress':
       return { ...s, done: m.done, total: m.total };
-    case 'items':
-      return { ...s, items: [...s.items, ...m.items] };
+    case 'items': {
+      // A re-sent item (the extension replays the run to a webview that was loading or re-created while a batch was
+      // on its way) is kept once: cards are keyed by file.
+      const seen = new Set(s.items.map((i) => i.file));
+      return { ...s, items: [...s.items, ...m.items.filter((i) => !seen.has(i.file) && seen.add(i.file))] };
+    }
     case 'done':
       return { ...s, running: false, cancelled: m.cancelled, summary: { explained: m.explained, failed: m.failed, ms: m.ms } };
     case 'exported':
