@@ -89,13 +89,6 @@ export function scaledSamples(cost: ModelCost, base: number, floor: number): num
   return Math.max(Math.min(floor, base), Math.round(SAMPLE_MAC_BUDGET / cost.macs));
 }
 
-/** Images a search may evaluate on a model of this cost: SAMPLE_MAC_BUDGET's worth, at least `floor`; unlimited
- * when the cost is unknown. */
-export function evaluationBudget(cost: ModelCost | undefined, floor: number): number {
-  if (!cost || cost.macs <= 0) return Infinity;
-  return Math.max(floor, Math.floor(SAMPLE_MAC_BUDGET / cost.macs));
-}
-
 /** Activation values per input value of MobileNetV2 at 224×224×3 (19.8 M / 150,528): the estimate for a view that
  * does not know its model's layers. */
 const ACTIVATIONS_PER_INPUT = 132;

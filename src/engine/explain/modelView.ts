@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
 import { fitBatch, modelCost, nativeBatch, type ModelCost } from './budget';
-import type { NativeForward } from '../native/nativeForward';
+import { runInBatches, type NativeForward } from '../native/nativeForward';
 import { isAttentionLayer } from '../models/layers/attentionCommon';
 import type { AttentionSite, ImageShape, ModelView } from './types';
 import { float32View } from '../backend/tensorView';
@@ -187,16 +187,7 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
   const forwardBatch = native ? nativeBatch(cost) : fitBatch(cost, 256, 'forward').batch;
   const perImage = inputShape[0] * inputShape[1] * inputShape[2];
   // Native forward passes read the caller's array in place, forwardBatch images per call.
-  const flatNative = (data: Float32Array, n: number): Float32Array => {
-    let out = new Float32Array(0);
-    for (let s = 0; s < n; s += forwardBatch) {
-      const m = Math.min(forwardBatch, n - s);
-      const p = native!.run(data.subarray(s * perImage, (s + m) * perImage), m);
-      if (out.length === 0) out = new Float32Array((n * p.length) / m);
-      out.set(p, (s * p.length) / m);
-    }
-    return out;
-  };
+  const flatNative = (data: Float32Array, n: number): Float32Array => runInBatches(native!, data, n, perImage, forwardBatch);
   // No TF.js operation runs between taking the view and the native pass, which the view requires.
   const nativeProbabilities = (x: tf.Tensor4D): tf.Tensor2D => {
     const n = x.shape[0];

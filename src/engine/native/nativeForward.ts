@@ -132,6 +132,18 @@ export async function prepareNativeForward(model: tf.LayersModel): Promise<Nativ
   }
 }
 
+/** Probabilities of the first n images of `per` values each in `images` (read in place), `batch` per native call. */
+export function runInBatches(native: NativeForward, images: Float32Array, n: number, per: number, batch: number): Float32Array {
+  let out = new Float32Array(0);
+  for (let s = 0; s < n; s += batch) {
+    const m = Math.min(batch, n - s);
+    const p = native.run(images.subarray(s * per, (s + m) * per), m);
+    if (out.length === 0) out = new Float32Array((n * p.length) / m);
+    out.set(p, (s * p.length) / m);
+  }
+  return out;
+}
+
 /** Probabilities of every image of `src`, on ONNX Runtime where it loads and agrees with TF.js, else on TF.js
  * (`fallback`, e.g. the two-thread wasm path). Says which ran it and why not native. */
 export async function predictWithBestBackend(
@@ -144,19 +156,7 @@ export async function predictWithBestBackend(
   const native = status.forward;
   if (!native) return { probabilities: await fallback(), backend: tf.getBackend(), note: status.note };
   try {
-    const per = src.shape[0] * src.shape[1] * src.shape[2];
-    const parts: Float32Array[] = [];
-    for (let s = 0; s < src.count; s += batchSize) {
-      const n = Math.min(batchSize, src.count - s);
-      parts.push(native.run(src.images.subarray(s * per, (s + n) * per), n));
-    }
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return { probabilities: out, backend: native.name };
+    return { probabilities: runInBatches(native, src.images, src.count, src.shape[0] * src.shape[1] * src.shape[2], batchSize), backend: native.name };
   } finally {
     native.dispose();
   }

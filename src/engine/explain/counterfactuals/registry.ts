@@ -11,7 +11,7 @@
  */
 import type { Descriptor, OptionValues } from '../../../shared/descriptors';
 import { XaiLensError } from '../../errors';
-import { evaluationBudget } from '../budget';
+import { scaledSamples } from '../budget';
 import type { ImageShape, ModelView } from '../types';
 import { gradientCounterfactualOn, GRADIENT_COUNTERFACTUAL_OPTIONS } from './gradient';
 import { growingSpheres, GROWING_SPHERES_OPTIONS } from './growingSpheres';
@@ -54,7 +54,8 @@ export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
     options: GROWING_SPHERES_OPTIONS,
     run: (m, r) => growingSpheres(m, r.image, r.shape, {
       ...r.options,
-      maxEvaluations: (r.options.maxEvaluations as number) || evaluationBudget(m.cost, 512),
+      // No limit of its own: SAMPLE_MAC_BUDGET's worth of images (at least 512), none where the cost is unknown.
+      maxEvaluations: (r.options.maxEvaluations as number) || (m.cost ? scaledSamples(m.cost, Infinity, 512) : Infinity),
       target: r.target, seed: r.seed, signal: r.signal,
     }),
   },
