@@ -43,9 +43,8 @@ export class ExplainView implements vscode.Disposable {
   private readonly saveListener: vscode.Disposable;
   /**
    * A new panel's explanation starts at once, while the webview is still loading (a second or more on a cold
-   * start): until the webview says it is ready nothing is posted, and then it gets the latest state at once.
+   * start); the channel posts nothing until the webview is ready, which then gets the latest state.
    */
-  private webviewReady = false;
   private lastPartial?: ExplainResultPayload;
   private lastError?: string;
 
@@ -71,7 +70,7 @@ export class ExplainView implements vscode.Disposable {
   }
 
   private post(message: ToWebview): void {
-    if (this.webviewReady) this.channel.post(message);
+    this.channel.post(message);
   }
 
   private imageName(): string {
@@ -119,7 +118,6 @@ export class ExplainView implements vscode.Disposable {
   private async onMessage(m: FromWebview): Promise<void> {
     switch (m.type) {
       case 'ready': {
-        this.webviewReady = true;
         this.options.timeline?.webviewReady(m.timing);
         this.sendInit();
         if (this.lastResult) this.post({ type: 'result', result: this.lastResult });

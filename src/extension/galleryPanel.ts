@@ -37,8 +37,6 @@ export class GalleryPanel implements vscode.Disposable {
   private panel?: vscode.WebviewPanel;
   private channel?: PanelChannel<ToGallery, FromGallery>;
   private run?: Run;
-  /** Nothing is posted before the webview first says it is ready; it then gets the run so far in one go. */
-  private webviewReady = false;
 
   constructor(
     private readonly context: vscode.ExtensionContext,
@@ -59,7 +57,6 @@ export class GalleryPanel implements vscode.Disposable {
     if (!this.panel) {
       const panel = vscode.window.createWebviewPanel(PANELS.gallery.viewType, PANELS.gallery.title, { viewColumn: vscode.ViewColumn.Active }, { enableScripts: true });
       panel.iconPath = vscode.Uri.joinPath(this.context.extensionUri, 'media', 'icon.svg');
-      this.webviewReady = false;
       this.channel = new PanelChannel(this.context, panel.webview, PANELS.gallery, (m) => void this.onMessage(m));
       panel.onDidDispose(() => {
         this.run?.source.cancel();
@@ -76,7 +73,7 @@ export class GalleryPanel implements vscode.Disposable {
   }
 
   private post(m: ToGallery): void {
-    if (this.webviewReady) this.channel?.post(m);
+    this.channel?.post(m);
   }
 
   private start(folder: vscode.Uri): Run {
@@ -132,7 +129,6 @@ export class GalleryPanel implements vscode.Disposable {
     switch (m.type) {
       case 'ready':
         // The first load, or a re-created webview (it was hidden): everything so far.
-        this.webviewReady = true;
         if (!run) return;
         this.post({ type: 'start', folder: vscode.workspace.asRelativePath(run.folder, false), model: this.deps.modelLabel(run.modelDir) });
         if (run.items.length) this.post({ type: 'items', items: run.items });

@@ -47,6 +47,11 @@ export function panelHtml(context: vscode.ExtensionContext, webview: vscode.Webv
 /** A webview set up as `panel`: options and HTML set, messages typed in both directions. */
 export class PanelChannel<ToView, FromView> implements vscode.Disposable {
   private readonly subscription: vscode.Disposable;
+  /**
+   * Nothing is posted before the page's first `ready`: every panel answers it with its state so far, and messages
+   * posted while the page loads could arrive too, so the same item twice (a duplicate card key stopped the gallery).
+   */
+  private ready = false;
 
   constructor(
     context: vscode.ExtensionContext,
@@ -57,11 +62,14 @@ export class PanelChannel<ToView, FromView> implements vscode.Disposable {
   ) {
     webview.options = panelWebviewOptions(context);
     webview.html = panelHtml(context, webview, panel, title);
-    this.subscription = webview.onDidReceiveMessage((m: FromView) => onMessage(m));
+    this.subscription = webview.onDidReceiveMessage((m: FromView) => {
+      if ((m as { type?: unknown }).type === 'ready') this.ready = true;
+      onMessage(m);
+    });
   }
 
   post(message: ToView): void {
-    void this.webview.postMessage(message);
+    if (this.ready) void this.webview.postMessage(message);
   }
 
   dispose(): void {
