@@ -103,6 +103,64 @@ function flatModel(model: tf.LayersModel, inputs: Sym | Sym[], outputs: Sym | Sy
   }
 }
 
+/** The flat graph cut after one layer: `prefix` computes the layer's activations (and whatever else the rest of the
+ * graph reads that was computed before them), `suffix` the output from those. */
+export interface LayerSplit {
+  prefix: tf.LayersModel;
+  suffix: tf.LayersModel;
+}
+
+/**
+ * Cuts the flat graph `flat` (one image in, one output) after `layer`, or undefined when it cannot: the layer is
+ * applied twice, or the output does not depend on it. A tensor computed before the layer that a later one also reads
+ * (a skip connection that bypasses it) becomes an extra input of the suffix, held fixed, as the probe's delta holds it.
+ */
+export function splitAt(flat: tf.LayersModel, layer: string): LayerSplit | undefined {
+  const image = flat.inputs[0];
+  // Every tensor of the flat graph reached so far → its stand-in in the suffix graph, or undefined when it is
+  // computed before the layer.
+  const reached = new Map<number, Sym | undefined>([[image.id, undefined]]);
+  const cut = new Map<number, { original: Sym; input: Sym }>();
+  let acts: { original: Sym; input: Sym } | undefined;
+  const standIn = (t: Sym): Sym => {
+    const after = reached.get(t.id);
+    if (after) return after;
+    let c = cut.get(t.id);
+    if (!c) {
+      c = { original: t, input: tf.input({ shape: t.shape.slice(1) as number[] }) };
+      cut.set(t.id, c);
+    }
+    return c.input;
+  };
+  for (const l of flat.layers) {
+    if (l.getClassName() === 'InputLayer') continue;
+    for (const node of [...l.inboundNodes]) {
+      const ins = node.inputTensors;
+      if (!ins.length || !ins.every((t) => reached.has(t.id)) || node.outputTensors.every((t) => reached.has(t.id))) continue;
+      if (l.name === layer) {
+        if (acts) return undefined;
+        const original = node.outputTensors[0];
+        acts = { original, input: tf.input({ shape: original.shape.slice(1) as number[] }) };
+        node.outputTensors.forEach((t, k) => reached.set(t.id, k === 0 ? acts!.input : undefined));
+      } else if (ins.some((t) => reached.get(t.id))) {
+        const mapped = ins.map(standIn);
+        const r = l.apply(mapped.length === 1 ? mapped[0] : mapped) as Sym | Sym[];
+        const outs = Array.isArray(r) ? r : [r];
+        node.outputTensors.forEach((t, k) => reached.set(t.id, outs[k]));
+      } else {
+        node.outputTensors.forEach((t) => reached.set(t.id, undefined));
+      }
+    }
+  }
+  const out = reached.get(flat.outputs[0].id);
+  if (!acts || !out) return undefined;
+  const rest = [...cut.values()];
+  return {
+    prefix: tf.model({ inputs: image, outputs: [acts.original, ...rest.map((c) => c.original)] }),
+    suffix: tf.model({ inputs: [acts.input, ...rest.map((c) => c.input)], outputs: out }),
+  };
+}
+
 export interface SpatialLayer {
   name: string;
   shape: ImageShape;
@@ -219,6 +277,26 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
     return m;
   };
 
+  const probe = (layer: string, x: tf.Tensor4D, delta: tf.Tensor4D): { activations: tf.Tensor4D; scores: tf.Tensor2D } => {
+    const [activations, out] = probeModel(layer).apply([x, delta]) as tf.Tensor[];
+    return { activations: activations as tf.Tensor4D, scores: toScores(out) };
+  };
+  // Undefined: this layer cannot be split, so its gradients go through the probe.
+  const splits = new Map<string, LayerSplit | undefined>();
+  const splitFor = (layer: string): LayerSplit | undefined => {
+    if (!splits.has(layer)) {
+      findLayer(layer);
+      let split: LayerSplit | undefined;
+      try {
+        split = splitAt(scoresModel, layer);
+      } catch {
+        split = undefined;
+      }
+      splits.set(layer, split);
+    }
+    return splits.get(layer);
+  };
+
   return {
     inputShape,
     numClasses,
@@ -232,9 +310,25 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
     probabilities,
     flatProbabilities: native ? flatNative : flatFromTensors(probabilities, inputShape, forwardBatch),
     scores: (x) => toScores(scoresModel.predict(x) as tf.Tensor),
-    probe(layer, x, delta) {
-      const [activations, out] = probeModel(layer).apply([x, delta]) as tf.Tensor[];
-      return { activations: activations as tf.Tensor4D, scores: toScores(out) };
+    probe,
+    layerGradients(layer, x, score) {
+      const split = splitFor(layer);
+      if (!split) {
+        let acts: tf.Tensor4D | undefined;
+        const g = tf.grad((d: tf.Tensor) => {
+          const r = probe(layer, x, d as tf.Tensor4D);
+          acts = tf.keep(r.activations);
+          return score(r.scores);
+        })(tf.zeros([x.shape[0], ...findLayer(layer).shape]));
+        return { activations: acts!, gradients: g as tf.Tensor4D };
+      }
+      // The layers before the cut run outside the gradient tape, which frees their outputs as it goes: on a
+      // MobileNetV2 at 224×224×3 the tape would otherwise hold ~80 MB of activations per image for a gradient that
+      // never reaches them.
+      const predicted = split.prefix.predict(x);
+      const [activations, ...rest] = Array.isArray(predicted) ? predicted : [predicted];
+      const gradients = tf.grad((a: tf.Tensor) => score(toScores(split.suffix.apply([a, ...rest]) as tf.Tensor)))(activations);
+      return { activations: activations as tf.Tensor4D, gradients: gradients as tf.Tensor4D };
     },
     layerShape(layer) {
       return findLayer(layer).shape;
@@ -255,6 +349,7 @@ export function createModelView(model: tf.LayersModel, opts: ModelViewOptions = 
     dispose() {
       // The rebuilt graphs share the original model's weights, which the model's owner disposes.
       probes.clear();
+      splits.clear();
       attentionInputs.clear();
     },
   };

@@ -109,6 +109,11 @@ export interface ModelView {
    * score w.r.t. `delta` at zero is its gradient w.r.t. the activations — for any graph, skip connections included.
    */
   probe(layer: string, x: tf.Tensor4D, delta: tf.Tensor4D): { activations: tf.Tensor4D; scores: tf.Tensor2D };
+  /**
+   * The activations of `layer` for `x` and the gradient of `score(scores)` w.r.t. them: the probe's delta gradient,
+   * computed by differentiating only the graph after the layer where it can be cut there. The caller disposes (tidy).
+   */
+  layerGradients(layer: string, x: tf.Tensor4D, score: (scores: tf.Tensor2D) => tf.Scalar): { activations: tf.Tensor4D; gradients: tf.Tensor4D };
   /** [h, w, channels] of a 4-D layer's output. */
   layerShape(layer: string): ImageShape;
   /** Layers with an attention mechanism (SE, CBAM, PAM, GC, …), in graph order; empty when the model has none. */

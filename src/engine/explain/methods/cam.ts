@@ -29,20 +29,12 @@ type Weighting = (inp: CamInputs) => tf.Tensor1D;
 
 function activationsAndGrads(view: ModelView, req: ExplainRequest, x: tf.Tensor4D, withGrads: boolean): { a: tf.Tensor3D; g?: tf.Tensor3D } {
   const [h, w, k] = view.layerShape(req.layer);
-  const zeros = tf.zeros([1, h, w, k]) as tf.Tensor4D;
   if (!withGrads) {
-    const { activations } = view.probe(req.layer, x, zeros);
+    const { activations } = view.probe(req.layer, x, tf.zeros([1, h, w, k]) as tf.Tensor4D);
     return { a: tf.reshape(activations, [h, w, k]) as tf.Tensor3D };
   }
-  let acts: tf.Tensor | undefined;
-  const g = tf.grad((d: tf.Tensor) => {
-    const r = view.probe(req.layer, x, d as tf.Tensor4D);
-    acts = tf.keep(r.activations);
-    return tf.sum(classScore(r.scores, req.target));
-  })(zeros);
-  const a = tf.reshape(acts!, [h, w, k]) as tf.Tensor3D;
-  acts!.dispose();
-  return { a, g: tf.reshape(g, [h, w, k]) as tf.Tensor3D };
+  const r = view.layerGradients(req.layer, x, (scores) => tf.sum(classScore(scores, req.target)));
+  return { a: tf.reshape(r.activations, [h, w, k]) as tf.Tensor3D, g: tf.reshape(r.gradients, [h, w, k]) as tf.Tensor3D };
 }
 
 function camExplainer(descriptor: Descriptor, usesGradients: boolean, weighting: Weighting): Explainer {
