@@ -11,7 +11,7 @@ import { explainImage, quantizeCounterfactual } from '../../src/engine/explain/e
 import { growingSpheres } from '../../src/engine/explain/counterfactuals/growingSpheres';
 import type { Counterfactual } from '../../src/engine/explain/counterfactuals/types';
 import { faithfulness } from '../../src/engine/explain/deletion';
-import { fitBatch, modelCost, scaledSamples, SAMPLE_MAC_BUDGET } from '../../src/engine/explain/budget';
+import { fitBatch, gradientBatchBudget, modelCost, scaledSamples, SAMPLE_MAC_BUDGET } from '../../src/engine/explain/budget';
 import { buildMobileNetV2 } from '../../src/engine/models/mobilenetv2';
 import type { ImageShape } from '../../src/engine/explain/types';
 
@@ -89,6 +89,16 @@ describe('explainers at 224×224×3', function () {
       note: 'SmoothGrad: a batch of 64 would need ~19531 MB, over the 1024 MB budget; ran batches of 3',
     });
     assert.equal(fitBatch({ ...cost, bytesPerImage: 4e9 }, 8, 'IG').batch, 1, 'one image always runs');
+    // Input-gradient batches keep to 256 MB: one image of this size, while a small model keeps its batch.
+    assert.equal(gradientBatchBudget(), 256 * 2 ** 20);
+    assert.deepEqual(fitBatch(cost, 64, 'SmoothGrad', gradientBatchBudget()), {
+      batch: 1,
+      note: 'SmoothGrad: a batch of 64 would need ~19531 MB, over the 256 MB budget; ran batches of 1',
+    });
+    assert.deepEqual(fitBatch({ ...cost, bytesPerImage: 2e6 }, 64, 'SmoothGrad', gradientBatchBudget()), { batch: 64 });
+    process.env.XAI_LENS_BATCH_MEMORY_MB = '100';
+    assert.equal(gradientBatchBudget(), 100 * 2 ** 20, 'a smaller overall budget still bounds it');
+    process.env.XAI_LENS_BATCH_MEMORY_MB = '1024';
     assert.equal(scaledSamples(cost, 1000, 200), 1000);
     assert.equal(scaledSamples({ ...cost, macs: 1e9 }, 1000, 200), Math.round(SAMPLE_MAC_BUDGET / 1e9));
     assert.equal(scaledSamples({ ...cost, macs: 4e9 }, 1000, 200), 200, 'never below the floor');

@@ -20,6 +20,17 @@ export function batchMemoryBudget(): number {
   return (Number.isFinite(mb) && mb > 0 ? mb : 1024) * 2 ** 20;
 }
 
+/**
+ * Memory one batch of input gradients (SmoothGrad, IG) may take: at most 256 MB. Fresh memory costs on first touch
+ * (page faults: ~4 s per GB on a small cloud VM), and a process touches its largest batch once per thread, while a
+ * gradient batch of one MobileNetV2 image at 224×224×3 already runs as fast per image as a batch of three (SmoothGrad-50
+ * 3.3 s either way, warm). So the batch stays small where images are large: in a fresh `explain` process SmoothGrad-50
+ * on the nsfwjs MobileNetV2 took 7.3–8.5 s at batch 3 and 5.5 s at batch 1. Small models keep large batches.
+ */
+export function gradientBatchBudget(): number {
+  return Math.min(batchMemoryBudget(), 256 * 2 ** 20);
+}
+
 /** Multiply-accumulates a method may spend on its samples before its default count shrinks: LIME's 1000 samples of
  * a MobileNetV2 at 224×224×3 (300 M MACs each). Bigger models get fewer samples by default, never below a floor. */
 export const SAMPLE_MAC_BUDGET = 1000 * 320e6;
@@ -71,9 +82,8 @@ export interface BatchChoice {
   note?: string;
 }
 
-/** The largest batch ≤ `requested` that fits the memory budget (at least 1: one image always runs). */
-export function fitBatch(cost: ModelCost, requested: number, what: string): BatchChoice {
-  const budget = batchMemoryBudget();
+/** The largest batch ≤ `requested` that fits `budget` (at least 1: one image always runs). */
+export function fitBatch(cost: ModelCost, requested: number, what: string, budget = batchMemoryBudget()): BatchChoice {
   const fits = Math.max(1, Math.floor(budget / cost.bytesPerImage));
   if (requested <= fits) return { batch: requested };
   const need = (requested * cost.bytesPerImage) / 2 ** 20;

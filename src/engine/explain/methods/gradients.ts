@@ -14,7 +14,7 @@ import type { Attribution, Explainer, ExplainRequest, ModelView, ResolvedOptions
 import type { Descriptor } from '../../../shared/descriptors';
 import { batchGradients, channelSum, checkAborted, classScore, imageTensor, optionsOf } from './common';
 import { sampledGradientSum } from './twoThreads';
-import { costOf, fitBatch, scaledSamples } from '../budget';
+import { costOf, fitBatch, gradientBatchBudget, scaledSamples } from '../budget';
 
 /** What a method computes; the tensors it returns (the map) are the caller's, everything else it disposes. */
 type GradientCompute = (view: ModelView, req: ExplainRequest, o: ResolvedOptions) => Promise<{ map: tf.Tensor2D; scores?: Record<string, unknown> }>;
@@ -64,7 +64,7 @@ export const smoothGrad = gradientExplainer({
 }, async (view, req, o) => {
   const n = req.options?.samples === undefined ? gradientSamples(view, o.samples as number) : (o.samples as number);
   const sigma = o.sigma as number;
-  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'SmoothGrad');
+  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'SmoothGrad', gradientBatchBudget());
   const [h, w, c] = req.shape;
   const rng = new SeededRandom(req.seed ?? 0);
   const x = imageTensor(req);
@@ -92,7 +92,7 @@ export const integratedGradients = gradientExplainer({
 }, async (view, req, o) => {
   const steps = req.options?.steps === undefined ? gradientSamples(view, o.steps as number) : (o.steps as number);
   const baselineValue = o.baseline as number;
-  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'Integrated Gradients');
+  const { batch, note } = fitBatch(costOf(view), o.batch as number, 'Integrated Gradients', gradientBatchBudget());
   const [x, baseline, diff] = tf.tidy(() => {
     const img = imageTensor(req);
     const base = tf.fill(img.shape, baselineValue) as tf.Tensor4D;
