@@ -1,7 +1,7 @@
 /**
- * `npm run bench:zoo -- [--epochs N] [--minutes M] [--limit N] [--test-limit N] [--models id,id] [--runs dir] [--fresh]`:
+ * `npm run bench:zoo -- [--epochs N] [--minutes M] [--limit N] [--test-limit N] [--models id,id] [--runs dir] [--threads 1|2] [--fresh]`:
  * trains every architecture of the zoo on MNIST within M minutes per row, resumably (scripts/zooBench.ts), and
- * writes docs/zoo.json and docs/zoo.md. The last line printed is the rows as JSON.
+ * writes docs/zoo.json and docs/zoo.md. `--threads 1` leaves the second core to another row's process. The last line printed is the rows as JSON.
  */
 import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
       json: { type: 'string', default: 'docs/zoo.json' },
       md: { type: 'string', default: 'docs/zoo.md' },
       backend: { type: 'string' },
+      threads: { type: 'string' },
       fresh: { type: 'boolean' },
     },
   });
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     minutes: Number(values.minutes),
     limit: values.limit ? Number(values.limit) : undefined,
     runsDir: values.runs!, jsonPath: values.json!, mdPath: values.md!,
-    backend: backend.description, threads: secondThreadPays(backend.name) ? 2 : 1,
+    backend: backend.description, threads: values.threads ? Number(values.threads) : secondThreadPays(backend.name) ? 2 : 1,
     log: (l) => process.stderr.write(l + '\n'),
   });
   process.stdout.write(JSON.stringify(rows) + '\n');
