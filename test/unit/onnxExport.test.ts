@@ -11,6 +11,11 @@ import { prepareNativeForward } from '../../src/engine/native/nativeForward';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/zoo';
 import { CBAM, GCBlock, PAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
+import { Preprocess, importModel } from '../../src/engine/io/modelFormats';
+import { onnx } from 'onnx-proto';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/engine/paths';
 import { tempDir } from './helpers';
 
 type Sym = tf.SymbolicTensor;
@@ -119,6 +124,10 @@ const CASES: Record<string, [string, () => tf.LayersModel][]> = {
     ['to 2-D', () => around([4, 6, 2], (x) => apply(L.reshape({ targetShape: [48] }), x))],
   ],
   ZeroPadding2D: [['asymmetric', () => around([4, 5, 2], (x) => apply(L.zeroPadding2d({ padding: [[1, 2], [0, 3]] }), x))]],
+  XaiLensPreprocess: [
+    ['[0, 255] BGR − mean / std', () => around([5, 5, 3], (x) => apply(new Preprocess({ range: [0, 255], mean: [103.9, 116.8, 123.7], std: [57.4, 57.1, 58.4], channelOrder: 'bgr' }, 3), x))],
+    ['[−1, 1] gray', () => around([4, 6, 1], (x) => apply(new Preprocess({ range: [-1, 1], channelOrder: 'rgb' }, 1), x))],
+  ],
   SqueezeExcite: [['ratio 2', () => around([6, 6, 16], (x) => apply(new SqueezeExcite({ ratio: 2, seed: 1 }), x))]],
   CBAM: [
     ['kernel 7 and 3, batch-normalised gate', () => around([9, 9, 16], (x) => apply(new CBAM({ kernelSize: 3, seed: 2 }), apply(new CBAM({ kernelSize: 7, ratio: 2, seed: 1 }), x)))],
@@ -256,6 +265,47 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
       first.forward!.dispose();
       again.forward!.dispose();
       model.dispose();
+    });
+
+    for (const [file, sidecar] of [['cnn28.onnx', undefined], ['cnn224.onnx', undefined], ['nhwc32.onnx', undefined], ['cnn28.onnx', { range: [0, 255], mean: [33], std: [78] }]] as const) {
+      it(`an ONNX import (${file}${sidecar ? ', preprocessing in front' : ''}) runs its own graph, spliced in at its own opset`, async () => {
+        delete process.env.XAI_LENS_NATIVE;
+        const t = tempDir();
+        try {
+          const path = join(t.dir, file);
+          copyFileSync(join(packageRoot(), 'test', 'fixtures', 'models', 'onnx', file), path);
+          if (sidecar) writeFileSync(join(t.dir, 'xai-lens.json'), JSON.stringify({ preprocessing: sidecar }));
+          const m = await importModel(path);
+          assert.ok(m.model.layers.some((l) => l.getClassName() === 'OnnxNode' || l instanceof tf.LayersModel), 'the import is made of OnnxNode layers');
+          const status = await prepareNativeForward(m.model);
+          assert.equal(status.note, undefined);
+          assert.ok(status.probeError! <= 1e-4, `probe error ${status.probeError}`);
+          const source = onnx.ModelProto.decode(readFileSync(path));
+          const exported = onnx.ModelProto.decode(exportOnnx(m.model));
+          assert.deepEqual(exported.opsetImport.map((o) => [o.domain, Number(o.version)]), source.opsetImport.map((o) => [o.domain, Number(o.version)]));
+          const ops = (g: onnx.IGraphProto) => (g.node ?? []).map((n) => n.opType);
+          const sourceOps = ops(source.graph!);
+          const exportedOps = ops(exported.graph!);
+          // The original nodes in order, with a transpose of the NHWC image in front (not for an NHWC graph), the
+          // preprocessing (Mul, Add) and a softmax where the graph ends in logits, then the output's Identity.
+          const at = exportedOps.findIndex((_, i) => sourceOps.every((op, k) => exportedOps[i + k] === op));
+          assert.ok(at >= 0, `${sourceOps.join(' ')} in ${exportedOps.join(' ')}`);
+          if (sidecar) assert.deepEqual(exportedOps.slice(1, 3), ['Mul', 'Add']);
+          assert.equal(exportedOps.at(-1), 'Identity');
+          status.forward!.dispose();
+          m.model.dispose();
+        } finally {
+          t.cleanup();
+        }
+      });
+    }
+
+    it('an ONNX import wrapped in layers other than preprocessing and a softmax is not exported (its opset may differ)', async () => {
+      const m = await importModel(join(packageRoot(), 'test', 'fixtures', 'models', 'onnx', 'cnn28.onnx'));
+      const input = tf.input({ shape: [28, 28, 1] });
+      const wrapped = tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(m.model.apply(input) as Sym) as Sym });
+      assert.throws(() => exportOnnx(wrapped), /ONNX export: layers of class Dense around an imported ONNX graph$/);
+      m.model.dispose();
     });
 
     it('execution providers: DirectML on Windows, CUDA where an NVIDIA device is, CPU last; one that cannot load is skipped with a note', async () => {

@@ -302,10 +302,15 @@ export class Preprocess extends tf.layers.Layer {
     this.offset = mean.map((m, i) => (lo - m) / std[i]);
   }
 
+  /** What `call` computes: the channels reversed (RGB → BGR) when `reverse`, then x·scale + offset per channel. */
+  affine(): { reverse: boolean; scale: number[]; offset: number[] } {
+    return { reverse: this.pre.channelOrder === 'bgr' && this.channels === 3, scale: this.scale, offset: this.offset };
+  }
+
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       let x = Array.isArray(inputs) ? inputs[0] : inputs;
-      if (this.pre.channelOrder === 'bgr' && this.channels === 3) x = tf.reverse(x, -1);
+      if (this.affine().reverse) x = tf.reverse(x, -1);
       return tf.add(tf.mul(x, tf.tensor1d(this.scale)), tf.tensor1d(this.offset));
     });
   }

@@ -7,11 +7,14 @@
  * output). Weights are written as raw little-endian initializers, converted to ONNX's layouts here.
  *
  * One entry per layer class in LAYER_EXPORTERS; an unknown class gives one line naming it, and the caller falls back
- * to TF.js. Nested models (a backbone inside a classifier) are inlined.
+ * to TF.js. Nested models (a backbone inside a classifier) are inlined; a model imported from ONNX is not rebuilt:
+ * its original graph is spliced in, at its own opset.
  */
 import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import { XaiLensError } from '../errors';
+import { onnxSourceOf, type OnnxSource } from '../io/onnx/onnxModel';
+import type { Preprocess } from '../io/modelFormats';
 
 const OPSET = 13;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -29,6 +32,10 @@ type Attr = number | number[] | string;
 export class GraphBuilder {
   readonly nodes: onnx.INodeProto[] = [];
   readonly initializers: onnx.ITensorProto[] = [];
+  /** Set when an imported ONNX graph was spliced in: its opsets and IR version become the model's. */
+  source?: OnnxSource;
+  /** Layer classes emitted around a spliced graph, which must mean the same at its opset. */
+  readonly around = new Set<string>();
   private counter = 0;
 
   fresh(hint: string): string {
@@ -336,6 +343,12 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
     const [[t, b], [l, r]] = typeof p === 'number' ? [[p, p], [p, p]] : Array.isArray(p[0]) ? (p as [[number, number], [number, number]]) : [[p[0] as number, p[0] as number], [p[1] as number, p[1] as number]];
     return { name: g.op('Pad', [x.name, g.ints('pads', [0, 0, t, l, 0, 0, b, r])]), rank: 4 };
   },
+  XaiLensPreprocess(g, layer, [x]) {
+    const { reverse, scale, offset } = (layer as Preprocess).affine();
+    const dims = x.rank === 4 ? [1, scale.length, 1, 1] : [scale.length];
+    const channels = reverse ? g.op('Gather', [x.name, g.ints('bgr', [2, 1, 0])], { axis: x.rank === 4 ? 1 : x.rank - 1 }) : x.name;
+    return { name: g.op('Add', [g.op('Mul', [channels, g.floats('scale', scale, dims)]), g.floats('offset', offset, dims)]), rank: x.rank };
+  },
   SqueezeExcite(g, layer, [x]) {
     const w = layer.getWeights();
     const s = flatten2d(g, g.op('GlobalAveragePool', [x.name]));
@@ -404,7 +417,32 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
 /** Layer classes the exporter covers. */
 export const EXPORTABLE_LAYERS: readonly string[] = Object.keys(LAYER_EXPORTERS);
 
+/** Layers whose ONNX ops mean the same at every opset an imported graph may use (7 and later). */
+const OPSET_NEUTRAL = new Set(['XaiLensPreprocess', 'Activation', 'Softmax']);
+
+/**
+ * Copies an imported ONNX graph into `g` with its tensors renamed apart, fed `x` (NCHW here; an NHWC graph gets it
+ * transposed back). Its nodes are passed through as they are, so ONNX Runtime runs the user's own graph.
+ */
+function spliceSource(g: GraphBuilder, source: OnnxSource, x: Value): Value {
+  if (g.source) throw new XaiLensError('ONNX export: the model holds two imported ONNX graphs');
+  g.source = source;
+  const input = source.inputLayout === 'NCHW' ? x.name : toNhwc(g, x);
+  const prefix = `${g.fresh('onnx')}/`;
+  const rename = (n: string | null | undefined): string => (!n ? '' : n === source.inputName ? input : prefix + n);
+  for (const init of source.graph.initializer ?? []) g.initializers.push({ ...init, name: rename(init.name) });
+  for (const node of source.graph.node ?? []) {
+    if ((node.attribute ?? []).some((a) => a.g || a.graphs?.length)) {
+      throw new XaiLensError(`ONNX export: node "${node.name}" (${node.opType}) holds a subgraph`);
+    }
+    g.nodes.push({ ...node, name: prefix + (node.name || node.output?.[0] || ''), input: (node.input ?? []).map(rename), output: (node.output ?? []).map(rename) });
+  }
+  return { name: rename(source.outputName), rank: 2 };
+}
+
 function emitModel(g: GraphBuilder, model: tf.LayersModel, inputs: Value[]): Value[] {
+  const source = onnxSourceOf(model);
+  if (source) return [spliceSource(g, source, inputs[0])];
   const map = new Map<number, Value>();
   model.inputs.forEach((t, i) => map.set(t.id, inputs[i]));
   for (const layer of model.layers) {
@@ -420,6 +458,7 @@ function emitModel(g: GraphBuilder, model: tf.LayersModel, inputs: Value[]): Val
         const exporter = LAYER_EXPORTERS[cls];
         if (!exporter) throw new XaiLensError(`ONNX export: layer "${layer.name}" of class ${cls} is not supported`);
         outs = [exporter(g, layer, mapped)];
+        g.around.add(cls);
       }
       node.outputTensors.forEach((t, k) => map.set(t.id, outs[k]));
     }
@@ -449,10 +488,13 @@ export function exportOnnx(model: tf.LayersModel): Uint8Array {
     name,
     type: { tensorType: { elemType: FLOAT, shape: { dim: shape.map((d, i) => (d == null || i === 0 ? { dimParam: 'N' } : { dimValue: d })) } } },
   });
+  const source = g.source;
+  const foreign = source ? [...g.around].filter((c) => !OPSET_NEUTRAL.has(c)) : [];
+  if (foreign.length) throw new XaiLensError(`ONNX export: layers of class ${foreign.join(', ')} around an imported ONNX graph`);
   const proto = onnx.ModelProto.create({
-    irVersion: 8,
+    irVersion: Math.max(8, source?.irVersion ?? 0),
     producerName: 'xai-lens',
-    opsetImport: [{ domain: '', version: OPSET }],
+    opsetImport: source?.opsetImport.length ? source.opsetImport : [{ domain: '', version: OPSET }],
     graph: {
       name: model.name,
       node: g.nodes,

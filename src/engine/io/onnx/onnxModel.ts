@@ -121,6 +121,24 @@ export interface OnnxImport {
 
 const SPATIAL_DEFAULT = 224;
 
+/** The ONNX graph a model was imported from: the exporter hands ONNX Runtime this original rather than rebuilding
+ * it from layers that only TF.js knows (OnnxNode). */
+export interface OnnxSource {
+  graph: onnx.IGraphProto;
+  opsetImport: onnx.IOperatorSetIdProto[];
+  irVersion: number;
+  inputName: string;
+  outputName: string;
+  inputLayout: 'NCHW' | 'NHWC';
+}
+
+const sources = new WeakMap<tf.LayersModel, OnnxSource>();
+
+/** The ONNX graph `model` was imported from (by `importOnnx`), if it was. */
+export function onnxSourceOf(model: tf.LayersModel): OnnxSource | undefined {
+  return sources.get(model);
+}
+
 /** Builds a TensorFlow.js model from ONNX bytes; errors are one line naming the problem (the caller adds the file). */
 export function importOnnx(bytes: Uint8Array): OnnxImport {
   let proto: onnx.ModelProto;
@@ -663,6 +681,7 @@ export function importOnnx(bytes: Uint8Array): OnnxImport {
     }
     const model = tf.model({ inputs: image, outputs: out.s, name: (graph.name || 'onnx').replace(/[^A-Za-z0-9_.-]+/g, '_') });
     const last = (graph.node ?? []).filter((n) => (n.output ?? []).includes(outName))[0];
+    sources.set(model, { graph, opsetImport: proto.opsetImport ?? [], irVersion: num(proto.irVersion), inputName: input.name ?? '', outputName: outName, inputLayout });
     return {
       model,
       inputLayout,
