@@ -13,6 +13,7 @@ import { EngineService } from '../../src/engine/process/service';
 import { gradientCounterfactual, gradientCounterfactualOn } from '../../src/engine/explain/counterfactuals/gradient';
 import { SPLIT_MIN_MACS } from '../../src/engine/parallel/replica';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
+import { importModel } from '../../src/engine/io/modelFormats';
 import { maxAbs, maxAbsDiff } from './helpers';
 
 type Shape = [number, number, number];
@@ -191,6 +192,29 @@ describe('explanations on two threads (SmoothGrad, Integrated Gradients, gradien
       model.dispose();
     }
   });
+
+  for (const [name, file] of [['an ONNX', 'onnx/cnn28.onnx'], ['a TF.js graph', 'tfjs-graph/cnn32']] as const) {
+    it(`${name} import, whose layers TF.js cannot rebuild from a topology, is imported again by the worker and agrees`, async () => {
+      const imported = await importModel(join(packageRoot(), 'test', 'fixtures', 'models', file));
+      const view = createModelView(imported.model);
+      const fromTopology = new ExplainReplica(imported.model, 'wasm');
+      const replica = new ExplainReplica(imported.model, 'wasm', imported.path);
+      try {
+        await fromTopology.ready;
+        assert.ok(fromTopology.error, 'its topology alone does not rebuild it');
+        const one = await smoothGrad.explain(view, request(view, SG));
+        await replica.ready;
+        assert.equal(replica.error, undefined);
+        view.secondThread = replica;
+        const two = await smoothGrad.explain(view, request(view, SG));
+        assert.equal(replica.served, HALVES, 'SmoothGrad halves served by the worker');
+        assert.ok(relativeDiff(one, two) <= 1e-5, `SmoothGrad differs by ${relativeDiff(one, two)} of its largest value`);
+      } finally {
+        await Promise.all([fromTopology.close(), replica.close()]);
+        imported.model.dispose();
+      }
+    });
+  }
 
   it('without a second thread, with XAI_LENS_THREADS=1, or when the worker fails, all of it runs here', async () => {
     const model = colourNet([32, 32, 3]);

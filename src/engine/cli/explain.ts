@@ -59,7 +59,7 @@ export async function explainCommand(values: Values, positionals: string[], io: 
   const prepared = prepareForModel(img, loaded.inputShape, details, details.alphaBackground, true);
   const [h, w] = loaded.inputShape;
   // The second thread loads on the other core while the first methods run here (explain/methods/twoThreads.ts).
-  const replica = usesSecondThread(methods, cfMethod) && explainThreadsPay() ? new ExplainReplica(loaded.model, backend.name) : undefined;
+  const replica = usesSecondThread(methods, cfMethod) && explainThreadsPay() ? new ExplainReplica(loaded.model, backend.name, loaded.imported.path) : undefined;
   view.secondThread = replica;
   let result: ExplainResult;
   try {

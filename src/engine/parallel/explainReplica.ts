@@ -26,7 +26,8 @@ export class ExplainReplica implements GradientPeer {
   private closed = false;
   private failure: Error | undefined;
 
-  constructor(model: tf.LayersModel, backend: string) {
+  /** `modelPath`: the file or folder the model was imported from, when it was (Replica.start says why). */
+  constructor(model: tf.LayersModel, backend: string, modelPath?: string) {
     const shape = model.inputs[0].shape.slice(1) as [number, number, number];
     const out = model.outputs[0].shape;
     // Topology and weights are read now, synchronously: the model may be disposed before the worker is ready. A model
@@ -39,7 +40,7 @@ export class ExplainReplica implements GradientPeer {
       this.ready = Promise.resolve();
       return;
     }
-    this.ready = this.load(Replica.start(model, backend, shape, out[out.length - 1] as number), weights);
+    this.ready = this.load(Replica.start(model, backend, shape, out[out.length - 1] as number, modelPath), weights);
   }
 
   private async load(starting: Promise<Replica>, weights: Float32Array<ArrayBuffer>): Promise<void> {

@@ -7,6 +7,8 @@ import type { LaneRequest } from '../explain/types';
  * so it can be transferred rather than cloned. Built outside tf.tidy, which would walk a returned typed array.
  */
 export function flatten(tensors: tf.Tensor[]): Float32Array<ArrayBuffer> {
+  // A wrapped TF.js graph model keeps its weights outside its layers.
+  if (!tensors.length) return new Float32Array(0);
   const flat = tf.tidy(() => tf.concat(tensors.map((t) => tf.reshape(t, [-1]))));
   const out = new Float32Array(flat.dataSync());
   flat.dispose();
@@ -14,7 +16,7 @@ export function flatten(tensors: tf.Tensor[]): Float32Array<ArrayBuffer> {
 }
 
 export type ReplicaRequest =
-  | { type: 'init'; backend: string; modelTopology: unknown; shape: [number, number, number]; numClasses: number }
+  | { type: 'init'; backend: string; modelTopology?: unknown; modelPath?: string; shape: [number, number, number]; numClasses: number }
   /** Set the replica's trainable weights (flattened in model order), then compute gradients of this half batch. */
   | { type: 'gradients'; weights: Float32Array; images: Float32Array; labels: Int32Array; n: number }
   /** Set all weights (model.weights order, batch-norm statistics included), then predict `n` images in batches. */

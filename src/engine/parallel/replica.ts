@@ -35,13 +35,17 @@ export class Replica {
     worker.on('exit', (code) => this.fail(new XaiLensError(`the second engine thread stopped (exit code ${code})`)));
   }
 
-  /** Starts the worker, builds the same architecture there and waits until its backend is ready. */
-  static async start(model: tf.LayersModel, backend: string, shape: [number, number, number], numClasses: number): Promise<Replica> {
+  /**
+   * Starts the worker, builds the same architecture there and waits until its backend is ready. `modelPath`: the
+   * file or folder `model` was imported from, which the worker imports again, for models whose layers TF.js cannot
+   * rebuild from their topology (ONNX and TF.js graph imports, a preprocessing layer in front).
+   */
+  static async start(model: tf.LayersModel, backend: string, shape: [number, number, number], numClasses: number, modelPath?: string): Promise<Replica> {
     const script = replicaWorkerScript();
     if (!existsSync(script)) throw new XaiLensError(`the replica worker bundle is missing (${script}); run npm run build`);
     const replica = new Replica(new Worker(script));
     try {
-      await replica.request({ type: 'init', backend, modelTopology: model.toJSON(undefined, false), shape, numClasses });
+      await replica.request({ type: 'init', backend, ...(modelPath ? { modelPath } : { modelTopology: model.toJSON(undefined, false) }), shape, numClasses });
     } catch (err) {
       await replica.close();
       throw err;

@@ -12,6 +12,7 @@ import { initBackend, type BackendChoice } from '../backend/backends';
 import '../models/layers/attention';
 // Imported Keras models may hold this project's stand-ins for Keras layers (explained models come from anywhere).
 import '../io/keras/kerasLayers';
+import { importModel } from '../io/modelFormats';
 import { computeGradients, logitsModel } from '../training/gradients';
 import { predictProbabilities } from '../inference';
 import { createModelView, type ModelViewImpl } from '../explain/modelView';
@@ -38,7 +39,11 @@ function reply(msg: ReplicaReply, transfer: ArrayBuffer[] = []): void {
 
 async function init(msg: Extract<ReplicaRequest, { type: 'init' }>): Promise<void> {
   await initBackend(msg.backend as BackendChoice);
-  model = await tf.models.modelFromJSON({ modelTopology: msg.modelTopology } as tf.io.ModelJSON);
+  // The main thread already agreed to load a large model; its weights follow ('weights'), so a file changed since
+  // cannot make the two copies differ (a changed shape fails the copy, and the main thread explains alone).
+  model = msg.modelPath
+    ? (await importModel(msg.modelPath, { allowLarge: true })).model
+    : await tf.models.modelFromJSON({ modelTopology: msg.modelTopology } as tf.io.ModelJSON);
   trainVars = model.trainableWeights.map((v) => v.read() as tf.Variable);
   allVars = model.weights.map((v) => v.read() as tf.Variable);
   shape = msg.shape;

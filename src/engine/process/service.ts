@@ -240,7 +240,8 @@ export class EngineService {
    */
   private ensureSecondThread(m: WarmModel, methods: Explainer[], counterfactual: string): void {
     if (m.replica || !usesSecondThread(methods, counterfactual) || !explainThreadsPay()) return;
-    m.replica = new ExplainReplica(m.model, this.backend?.name ?? 'wasm');
+    // A model read from a file is imported again there; one handed over by the debugger goes as its topology.
+    m.replica = new ExplainReplica(m.model, this.backend?.name ?? 'wasm', m.stamp !== undefined ? m.imported.path : undefined);
     m.view.secondThread = m.replica;
   }
 
