@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/engine/backend/backends';
-import { importOnnx } from '../../src/engine/io/onnx/onnxModel';
+import { importOnnx, samePads } from '../../src/engine/io/onnx/onnxModel';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { maxAbsDiff } from './helpers';
 
@@ -41,6 +41,17 @@ async function reference(file: string, x: Float32Array, dims: number[]): Promise
 describe('ONNX import', () => {
   before(async () => {
     await initBackend('wasm');
+  });
+
+  it('reads explicit Conv pads that equal TF.js \'same\' padding as \'same\' (no Pad op), and only those', () => {
+    assert.equal(samePads([224, 224], [3, 3], [1, 1], [1, 1], [1, 1, 1, 1]), true, 'PyTorch 3×3, stride 1');
+    assert.equal(samePads([224, 224], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]), false, 'stride 2 on an even size: TF.js pads 0 before, 1 after');
+    assert.equal(samePads([224, 224], [3, 3], [2, 2], [1, 1], [0, 0, 1, 1]), true);
+    assert.equal(samePads([7, 7], [3, 3], [2, 2], [1, 1], [1, 1, 1, 1]), true, 'stride 2 on an odd size');
+    assert.equal(samePads([9, 9], [3, 3], [1, 1], [2, 2], [2, 2, 2, 2]), true, 'dilation 2');
+    assert.equal(samePads([9, 9], [1, 1], [1, 1], [1, 1], [0, 0, 0, 0]), true);
+    assert.equal(samePads([9, 9], [5, 3], [1, 1], [1, 1], [2, 1, 2, 1]), true, 'a 5×3 kernel');
+    assert.equal(samePads([9, 9], [5, 3], [1, 1], [1, 1], [1, 2, 1, 2]), false, 'pads of the other axis');
   });
 
   const cases = [
