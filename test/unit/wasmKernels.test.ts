@@ -300,6 +300,19 @@ function reduceCases(): Case[] {
   return cases;
 }
 
+function sliceCases(): Case[] {
+  const x = randn([2, 9, 8, 5]);
+  return [
+    // The gradient of a pad: the whole batch and every channel, a spatial window (the fast path).
+    { label: 'Slice spatial window', kernel: 'Slice', inputs: { x }, attrs: { begin: [0, 1, 2, 0], size: [2, 7, 5, 5] } },
+    { label: 'Slice window with -1 sizes', kernel: 'Slice', inputs: { x }, attrs: { begin: [0, 3, 0, 0], size: [-1, -1, 4, -1] } },
+    // Anything else goes to the stock kernel.
+    { label: 'Slice of channels', kernel: 'Slice', inputs: { x }, attrs: { begin: [0, 0, 0, 1], size: [2, 9, 8, 3] } },
+    { label: 'Slice of one image', kernel: 'Slice', inputs: { x }, attrs: { begin: [1, 2, 2, 0], size: [1, 4, 4, 5] } },
+    { label: 'Slice 2-D', kernel: 'Slice', inputs: { x: randn([6, 7]) }, attrs: { begin: [1, 2], size: [3, 4] } },
+  ];
+}
+
 function segmentCase(): Case {
   const ids = Int32Array.from([0, 3, 1, 3, -1, 2, 0, 5, 4, 3]);
   return {
@@ -349,6 +362,10 @@ describe('wasm training kernels', function () {
 
   it('Sum and Mean match cpu over leading, middle and trailing axes', async () => {
     await compareOnBackends(reduceCases());
+  });
+
+  it('Slice matches cpu on spatial windows and on what it leaves to the stock kernel', async () => {
+    await compareOnBackends(sliceCases());
   });
 
   it('UnsortedSegmentSum matches cpu and drops out-of-range ids', async () => {
