@@ -11,6 +11,9 @@ import * as ort from 'onnxruntime-node';
 import { initBackend } from '../../src/engine/backend/backends';
 import { importOnnx, samePads } from '../../src/engine/io/onnx/onnxModel';
 import { createModelView } from '../../src/engine/explain/modelView';
+import { exportOnnx } from '../../src/engine/native/onnxExport';
+import { getArchitecture } from '../../src/engine/models/zoo';
+import { countMacs } from '../../src/engine/models/modelStats';
 import { maxAbsDiff } from './helpers';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'models', 'onnx');
@@ -52,6 +55,19 @@ describe('ONNX import', () => {
     assert.equal(samePads([9, 9], [1, 1], [1, 1], [1, 1], [0, 0, 0, 0]), true);
     assert.equal(samePads([9, 9], [5, 3], [1, 1], [1, 1], [2, 1, 2, 1]), true, 'a 5×3 kernel');
     assert.equal(samePads([9, 9], [5, 3], [1, 1], [1, 1], [1, 2, 1, 2]), false, 'pads of the other axis');
+  });
+
+  it('counts the multiply-accumulates of Conv, Gemm and MatMul nodes: a MobileNetV2 exported to ONNX costs what its source does', () => {
+    const source = getArchitecture('mobilenetv2').build({ inputShape: [32, 32, 3], numClasses: 10, options: { alpha: 0.35 }, seed: 3 });
+    const imp = importOnnx(exportOnnx(source));
+    try {
+      const macs = countMacs(source);
+      assert.ok(macs > 1e6);
+      assert.equal(countMacs(imp.model), macs);
+    } finally {
+      imp.model.dispose();
+      source.dispose();
+    }
   });
 
   const cases = [

@@ -55,6 +55,8 @@ interface OnnxNodeSpec {
 export class OnnxNode extends tf.layers.Layer {
   static className = 'OnnxNode';
   outShape: number[] = [];
+  /** Multiply-accumulates per image of a Conv, Gemm or MatMul node (0 for the others), measured at import. */
+  macsPerImage = 0;
 
   constructor(private readonly spec: OnnxNodeSpec) {
     super({ name: spec.name, trainable: false });
@@ -71,6 +73,11 @@ export class OnnxNode extends tf.layers.Layer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => this.spec.fn(Array.isArray(inputs) ? inputs : [inputs], this.weights.map((w) => w.read())));
+  }
+
+  /** What the model's cost (`countMacs`) counts for this node: explainers size their batches and samples by it. */
+  macs(): number {
+    return this.macsPerImage;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -205,13 +212,15 @@ export function importOnnx(bytes: Uint8Array): OnnxImport {
 
   let currentNode = '';
   /** Adds one layer computing `fn` over symbolic inputs (each converted to the layout `want` asks for). */
-  const addSym = (op: string, ins: SymVal[], want: ('plain' | 'nhwc' | 'any')[], fn: Fn, consts: tf.Tensor[], nhwcOut: boolean): SymVal => {
+  /** `macsPerOutput`: multiply-accumulates per output value, for nodes that count toward the model's cost. */
+  const addSym = (op: string, ins: SymVal[], want: ('plain' | 'nhwc' | 'any')[], fn: Fn, consts: tf.Tensor[], nhwcOut: boolean, macsPerOutput = 0): SymVal => {
     const wrapped: Fn = (xs, cs) => fn(xs.map((x, i) => transposedIn(ins[i], want[i] ?? 'any', x)), cs);
     const layer = new OnnxNode({ name: layerName(currentNode || op), op, fn: wrapped, constShapes: consts.map((t) => ({ shape: t.shape, dtype: t.dtype })) });
     layer.build();
     if (consts.length) layer.setWeights(consts);
     const example = keep(layer.apply(ins.length === 1 ? ins[0].example : ins.map((i) => i.example)) as tf.Tensor);
     layer.outShape = example.shape;
+    layer.macsPerImage = (macsPerOutput * example.size) / Math.max(1, example.shape[0] ?? 1);
     const s = layer.apply(ins.length === 1 ? ins[0].s : ins.map((i) => i.s)) as tf.SymbolicTensor;
     return { kind: 'sym', s, nhwc: nhwcOut && example.rank === 4, example };
   };
@@ -319,9 +328,10 @@ export function importOnnx(bytes: Uint8Array): OnnxImport {
         return gemm(a, ins);
       case 'MatMul': {
         const [x, y] = ins as Val[];
-        if (x.kind === 'sym' && y.kind === 'const') return addSym(op, [x], ['plain'], ([t], [wt]) => tf.matMul(t, wt), [y.t], false);
-        if (x.kind === 'const' && y.kind === 'sym') return addSym(op, [y], ['plain'], ([t], [wt]) => tf.matMul(wt, t), [x.t], false);
-        return addSym(op, [x as SymVal, y as SymVal], ['plain', 'plain'], ([p, q]) => tf.matMul(p, q), [], false);
+        // Each output value of [.., M, K] · [K, N] takes K multiply-accumulates.
+        if (x.kind === 'sym' && y.kind === 'const') return addSym(op, [x], ['plain'], ([t], [wt]) => tf.matMul(t, wt), [y.t], false, y.t.shape[y.t.rank - 2]);
+        if (x.kind === 'const' && y.kind === 'sym') return addSym(op, [y], ['plain'], ([t], [wt]) => tf.matMul(wt, t), [x.t], false, x.t.shape[x.t.rank - 1]);
+        return addSym(op, [x as SymVal, y as SymVal], ['plain', 'plain'], ([p, q]) => tf.matMul(p, q), [], false, logicalShape(x).at(-1));
       }
       case 'Flatten': {
         const x = ins[0] as SymVal;
@@ -438,7 +448,7 @@ export function importOnnx(bytes: Uint8Array): OnnxImport {
         y = tf.concat(xs.map((xi, g) => tf.conv2d(xi as tf.Tensor4D, fs[g] as tf.Tensor4D, strides, padding, 'NHWC', dil)), 3);
       }
       return b ? tf.add(y, b) : y;
-    }, consts, true);
+    }, consts, true, cPerGroup * kh * kw);
   }
 
   function batchNorm(a: Map<string, AttrValue>, ins: (Val | undefined)[]): Val {
@@ -569,7 +579,7 @@ export function importOnnx(bytes: Uint8Array): OnnxImport {
     const beta = typeof a.get('beta') === 'number' ? (a.get('beta') as number) : 1;
     const w = keep(tf.tidy(() => tf.mul(intAttr(a.get('transB'), 0) ? tf.transpose(B.t) : B.t, alpha)));
     const C = ins[2]?.kind === 'const' ? keep(tf.tidy(() => tf.mul((ins[2] as ConstVal).t, beta))) : undefined;
-    return addSym('Gemm', [x], ['plain'], ([t], [k, b]) => (b ? tf.add(tf.matMul(t, k), b) : tf.matMul(t, k)), C ? [w, C] : [w], false);
+    return addSym('Gemm', [x], ['plain'], ([t], [k, b]) => (b ? tf.add(tf.matMul(t, k), b) : tf.matMul(t, k)), C ? [w, C] : [w], false, w.shape[0]);
   }
 
   function concat(a: Map<string, AttrValue>, ins: Val[]): Val {
