@@ -15,7 +15,7 @@ const webviewBoundary = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', 'media/**', 'scratch/**', '*.mjs', 'bin/**', 'src/engine/backend/simd/**'] },
+  { ignores: ['dist/**', 'out/**', 'node_modules/**', '.vscode-test/**', 'media/**', 'scratch/**', 'runs/**', 'xai-lens-out/**', 'build/**', 'test-artifacts/**', '*.mjs', 'bin/**', 'src/engine/backend/simd/**'] },
   ...tseslint.configs.recommended,
   ...svelte.configs['flat/recommended'],
   {
