@@ -211,8 +211,10 @@ export function importOnnx(bytes: Uint8Array): OnnxImport {
   };
 
   let currentNode = '';
-  /** Adds one layer computing `fn` over symbolic inputs (each converted to the layout `want` asks for). */
-  /** `macsPerOutput`: multiply-accumulates per output value, for nodes that count toward the model's cost. */
+  /**
+   * Adds one layer computing `fn` over symbolic inputs (each converted to the layout `want` asks for).
+   * `macsPerOutput`: multiply-accumulates per output value, for nodes that count toward the model's cost.
+   */
   const addSym = (op: string, ins: SymVal[], want: ('plain' | 'nhwc' | 'any')[], fn: Fn, consts: tf.Tensor[], nhwcOut: boolean, macsPerOutput = 0): SymVal => {
     const wrapped: Fn = (xs, cs) => fn(xs.map((x, i) => transposedIn(ins[i], want[i] ?? 'any', x)), cs);
     const layer = new OnnxNode({ name: layerName(currentNode || op), op, fn: wrapped, constShapes: consts.map((t) => ({ shape: t.shape, dtype: t.dtype })) });
