@@ -195,6 +195,8 @@ describe('model formats', () => {
       const names = view.spatialLayers.map((l) => `${l.name}:${l.shape.join('x')}`);
       assert.ok(names.includes('stem_Relu6:16x16x8') && names.includes('block_add:16x16x8') && names.includes('top_Relu:8x8x12'), names.join(' '));
       assert.ok(!names.some((n) => n.includes('dw')), names.join(' '));
+      // stem 16·16·8·(3·3·3) + depthwise 16·16·8·(3·3) + pointwise 16·16·8·8 + top 8·8·12·(3·3·8) + head 4·12.
+      assert.equal(view.cost.macs, 55_296 + 18_432 + 16_384 + 55_296 + 48, 'the cost counts every convolution and the MatMul');
       assert.ok(view.scoresAreLogProbabilities === false, 'the logits before Softmax are the scores');
       const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(view.scores(t as tf.Tensor4D)))(tf.ones([1, 32, 32, 3])).abs().sum().dataSync()[0]);
       assert.ok(g > 0 && Number.isFinite(g), `gradient ${g}`);

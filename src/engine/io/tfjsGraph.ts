@@ -30,6 +30,8 @@ export class GraphImportError extends Error {}
 export class GraphSegment extends tf.layers.Layer {
   static className = 'GraphSegment';
   outShape: number[] = [];
+  /** Multiply-accumulates per image: the whole graph's on the first segment, 0 on the others. */
+  macsPerImage = 0;
 
   constructor(
     private readonly graph: tf.GraphModel,
@@ -51,6 +53,11 @@ export class GraphSegment extends tf.layers.Layer {
     return this.graph.execute({ [this.from]: x }, this.to) as tf.Tensor;
   }
 
+  /** What the model's cost (`countMacs`) counts for this layer: explainers size their batches and samples by it. */
+  macs(): number {
+    return this.macsPerImage;
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), from: this.from, to: this.to };
   }
@@ -69,6 +76,28 @@ function executorGraph(gm: tf.GraphModel): ExecutorGraph {
 }
 
 const NO_DATA = new Set(['Const', 'Placeholder', 'NoOp']);
+
+const CONVS = new Set(['Conv2D', '_FusedConv2D']);
+const DEPTHWISE = new Set(['DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative']);
+const MATMULS = new Set(['MatMul', '_FusedMatMul']);
+
+/**
+ * Multiply-accumulates per image of the graph's convolutions and matrix products, from each one's output shape
+ * (measured on one image) and its weights' shape: out·kh·kw·cin, out·kh·kw (depthwise), out·K.
+ */
+function graphMacs(nodes: GraphNode[], shapes: Map<string, number[]>, weights: Record<string, tf.Tensor[]>): number {
+  let macs = 0;
+  for (const n of nodes) {
+    const out = shapes.get(n.name);
+    const kernel = n.inputs[1] && weights[n.inputs[1].name]?.[0]?.shape;
+    if (!out || !kernel) continue;
+    const values = out.slice(1).reduce((a, d) => a * d, 1);
+    if (CONVS.has(n.op) && kernel.length === 4) macs += values * kernel[0] * kernel[1] * kernel[2];
+    else if (DEPTHWISE.has(n.op) && kernel.length === 4) macs += values * kernel[0] * kernel[1];
+    else if (MATMULS.has(n.op) && kernel.length === 2) macs += values * (kernel[0] * kernel[1] / out[out.length - 1]);
+  }
+  return macs;
+}
 
 export interface GraphImport {
   model: tf.LayersModel;
@@ -165,6 +194,7 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
     return k;
   };
 
+  const weights = (gm as unknown as { weights?: Record<string, tf.Tensor[]> }).weights ?? {};
   const image = tf.input({ shape: hwc, name: 'input' });
   let x: tf.SymbolicTensor = image;
   let from = inp.name;
@@ -172,12 +202,12 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
   targets.forEach((node, i) => {
     const seg = new GraphSegment(gm, from, node.name, layerName(node.name), i === 0);
     seg.outShape = shapes.get(node.name)!;
+    if (i === 0) seg.macsPerImage = graphMacs([...before, scoresNode], shapes, weights);
     x = seg.apply(x) as tf.SymbolicTensor;
     from = node.name;
   });
   if (endsInSoftmax) x = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: image, outputs: x, name: modelName.replace(/[^A-Za-z0-9_.-]+/g, '_') || 'graph_model' });
-  const weights = (gm as unknown as { weights?: Record<string, tf.Tensor[]> }).weights ?? {};
   const params = Object.values(weights).reduce((s, ts) => s + ts.reduce((a, t) => a + (t.dtype === 'float32' ? t.size : 0), 0), 0);
   const ops = [...new Set(order.map((n) => n.op))].sort();
   return { model, params, inputName: inp.name, endsInSoftmax, ops, cuts: cuts.length };
