@@ -156,6 +156,65 @@ function wakeAttention(model: tf.LayersModel): void {
   }
 }
 
+/**
+ * A 16×16×3 graph model in tfjs-converter's JSON form, with the fused and other ops converted CNNs carry:
+ * _FusedConv2D (BiasAdd + Relu6, BiasAdd + Relu), FusedDepthwiseConv2dNative (BiasAdd + Relu),
+ * FusedBatchNormV3, MaxPool, Pad + AvgPool, ConcatV2, Mul/Sub with constants, Mean (keep_dims), Squeeze,
+ * _FusedMatMul (BiasAdd), Reshape, Softmax.
+ */
+function writeGraphModel(dir: string, unsupported = false): void {
+  let seed = 3;
+  const rand = (n: number, scale: number, offset = 0) => Float32Array.from({ length: n }, () => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return offset + scale * ((seed >>> 8) / 2 ** 24 - 0.5);
+  });
+  const b64 = (v: string) => Buffer.from(v).toString('base64');
+  const nodes: Record<string, unknown>[] = [];
+  const specs: { name: string; shape: number[]; dtype: string }[] = [];
+  const blobs: Buffer[] = [];
+  const shapeAttr = (shape: number[]) => ({ dim: shape.map((d) => ({ size: String(d) })) });
+  const konst = (name: string, values: Float32Array | Int32Array, shape: number[]): string => {
+    const dtype = values instanceof Int32Array ? 'int32' : 'float32';
+    const tfType = dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
+    nodes.push({ name, op: 'Const', attr: { value: { tensor: { dtype: tfType, tensorShape: shapeAttr(shape) } }, dtype: { type: tfType } } });
+    specs.push({ name, shape, dtype });
+    blobs.push(Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+    return name;
+  };
+  const node = (name: string, op: string, input: string[], attr: Record<string, unknown> = {}): string => {
+    nodes.push({ name, op, input, attr: { T: { type: 'DT_FLOAT' }, ...attr } });
+    return name;
+  };
+  const ints = (v: number[]) => ({ list: { i: v.map(String) } });
+  const conv = { strides: ints([1, 1, 1, 1]), padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, dilations: ints([1, 1, 1, 1]) };
+  const fused = (ops: string[], n: number) => ({ fused_ops: { list: { s: ops.map(b64) } }, num_args: { i: String(n) }, epsilon: { f: 0.001 } });
+  const bn = (name: string, c: number) => [konst(`${name}/scale`, rand(c, 1, 1), [c]), konst(`${name}/offset`, rand(c, 0.4), [c]), konst(`${name}/mean`, rand(c, 0.4), [c]), konst(`${name}/var`, rand(c, 0.5, 1), [c])];
+  nodes.push({ name: 'input', op: 'Placeholder', attr: { shape: { shape: shapeAttr([-1, 16, 16, 3]) }, dtype: { type: 'DT_FLOAT' } } });
+  let x = node('c1', '_FusedConv2D', ['input', konst('c1/k', rand(216, 0.8), [3, 3, 3, 8]), konst('c1/b', rand(8, 0.2), [8])], { ...conv, strides: ints([1, 2, 2, 1]), ...fused(['BiasAdd', 'Relu6'], 1) });
+  x = node('d1', 'FusedDepthwiseConv2dNative', [x, konst('d1/k', rand(72, 0.8), [3, 3, 8, 1]), konst('d1/b', rand(8, 0.2), [8])], { ...conv, ...fused(['BiasAdd', 'Relu'], 1) });
+  x = node('bn', 'FusedBatchNormV3', [x, ...bn('bn', 8)], { epsilon: { f: 0.001 }, data_format: { s: b64('NHWC') } });
+  const c2 = node('c2', '_FusedConv2D', [x, konst('c2/k', rand(64, 0.8), [1, 1, 8, 8]), konst('c2/b', rand(8, 0.2), [8])], { ...conv, ...fused(['BiasAdd', 'Relu'], 1) });
+  const mp = node('mp', 'MaxPool', [c2], { ksize: ints([1, 2, 2, 1]), strides: ints([1, 2, 2, 1]), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } });
+  const padded = node('pad', 'Pad', [c2, konst('pad/p', Int32Array.from([0, 0, 1, 1, 1, 1, 0, 0]), [4, 2])]);
+  const ap = node('ap', 'AvgPool', [padded], { ksize: ints([1, 3, 3, 1]), strides: ints([1, 2, 2, 1]), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } });
+  x = node('cat', 'ConcatV2', [mp, ap, konst('cat/axis', Int32Array.from([3]), [])], { N: { i: '2' }, Tidx: { type: 'DT_INT32' } });
+  x = node('mul', 'Mul', [x, konst('mul/c', Float32Array.from([0.5]), [])]);
+  x = node('sub', 'Sub', [x, konst('sub/c', rand(16, 0.3), [16])]);
+  if (unsupported) x = node('neg', 'Neg', [x]);
+  x = node('gap', 'Mean', [x, konst('gap/axes', Int32Array.from([1, 2]), [2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } });
+  x = node('sq', 'Squeeze', [x], { squeeze_dims: ints([1, 2]) });
+  x = node('fc', '_FusedMatMul', [x, konst('fc/k', rand(80, 1.5), [16, 5]), konst('fc/b', rand(5, 0.2), [5])], { transpose_a: { b: false }, transpose_b: { b: false }, ...fused(['BiasAdd'], 1) });
+  x = node('re', 'Reshape', [x, konst('re/shape', Int32Array.from([-1, 5]), [2])], { Tshape: { type: 'DT_INT32' } });
+  node('Identity', 'Identity', [node('sm', 'Softmax', [x])]);
+  writeFileSync(join(dir, 'weights.bin'), Buffer.concat(blobs));
+  writeFileSync(join(dir, 'model.json'), JSON.stringify({
+    format: 'graph-model', generatedBy: 'onnxExport.test.ts', convertedBy: null,
+    modelTopology: { node: nodes, library: {}, versions: { producer: 1286 } },
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+    signature: { inputs: { 'input:0': { name: 'input:0', dtype: 'DT_FLOAT', tensorShape: shapeAttr([-1, 16, 16, 3]) } }, outputs: { 'Identity:0': { name: 'Identity:0', dtype: 'DT_FLOAT', tensorShape: shapeAttr([-1, 5]) } } },
+  }));
+}
+
 describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
   this.timeout(120_000);
   before(async () => {
@@ -299,6 +358,59 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
         }
       });
     }
+
+    it('a TF.js graph import is translated op by op, and its translation passes the probe check', async () => {
+      delete process.env.XAI_LENS_NATIVE;
+      const m = await importModel(join(packageRoot(), 'test', 'fixtures', 'models', 'tfjs-graph', 'cnn32'));
+      const status = await prepareNativeForward(m.model);
+      assert.equal(status.note, undefined);
+      assert.ok(status.probeError! <= 1e-4, `probe error ${status.probeError}`);
+      const ops = onnx.ModelProto.decode(exportOnnx(m.model)).graph!.node!.map((n) => n.opType);
+      assert.deepEqual(ops, ['Transpose', 'Conv', 'Add', 'Clip', 'Conv', 'Add', 'Relu', 'Conv', 'Add', 'Add', 'Conv', 'Add', 'Relu', 'ReduceMean', 'MatMul', 'Add', 'Softmax', 'Identity']);
+      status.forward!.dispose();
+      m.model.dispose();
+    });
+
+    it('a converted graph\'s fused convolutions, batch norms, pools, pads, concat, squeeze and reshape agree with tf.loadGraphModel', async () => {
+      delete process.env.XAI_LENS_NATIVE;
+      const t = tempDir();
+      try {
+        writeGraphModel(t.dir);
+        const m = await importModel(t.dir);
+        const status = await prepareNativeForward(m.model);
+        assert.equal(status.note, undefined);
+        assert.ok(status.probeError! <= 1e-4, `probe error ${status.probeError}`);
+        // The reference is TF.js's own graph executor, on images the probe did not see.
+        const json = JSON.parse(readFileSync(join(t.dir, 'model.json'), 'utf8'));
+        const gm = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(readFileSync(join(t.dir, 'weights.bin'))).buffer }));
+        const x = tf.randomUniform([5, 16, 16, 3], 0, 1, 'float32', 21);
+        const want = tf.tidy(() => (gm.predict(x) as tf.Tensor).dataSync() as Float32Array);
+        const got = status.forward!.run(x.dataSync() as Float32Array, 5);
+        assert.equal(got.length, 25);
+        assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= 1e-5), 'ONNX Runtime matches the graph executor');
+        x.dispose();
+        gm.dispose();
+        status.forward!.dispose();
+        m.model.dispose();
+      } finally {
+        t.cleanup();
+      }
+    });
+
+    it('a graph op the translation does not know keeps the model on TF.js, with one line naming it', async () => {
+      delete process.env.XAI_LENS_NATIVE;
+      const t = tempDir();
+      try {
+        writeGraphModel(t.dir, true);
+        const m = await importModel(t.dir);
+        const status = await prepareNativeForward(m.model);
+        assert.equal(status.forward, undefined);
+        assert.equal(status.note, 'ONNX export: TF.js graph node "neg" (Neg): the op is not supported; forward passes stay on TF.js');
+        m.model.dispose();
+      } finally {
+        t.cleanup();
+      }
+    });
 
     it('an ONNX import wrapped in layers other than preprocessing and a softmax is not exported (its opset may differ)', async () => {
       const m = await importModel(join(packageRoot(), 'test', 'fixtures', 'models', 'onnx', 'cnn28.onnx'));

@@ -26,6 +26,22 @@ interface ExecutorGraph {
 
 export class GraphImportError extends Error {}
 
+/** The graph a wrapped model runs: the exporter translates it (native/graphExport.ts) instead of its segments. */
+export interface GraphSource {
+  graph: tf.GraphModel;
+  /** Node names: the image input, and the scores (the softmax's input when the graph ends in one). */
+  inputName: string;
+  scoresName: string;
+  softmax: boolean;
+}
+
+const sources = new WeakMap<tf.LayersModel, GraphSource>();
+
+/** The graph `model` wraps (made by `wrapGraphModel`), if it wraps one. */
+export function graphSourceOf(model: tf.LayersModel): GraphSource | undefined {
+  return sources.get(model);
+}
+
 /** One piece of a graph model: from the tensor `from` (the model input or a cut) to the tensor `to`. */
 export class GraphSegment extends tf.layers.Layer {
   static className = 'GraphSegment';
@@ -209,6 +225,7 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
   if (endsInSoftmax) x = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: image, outputs: x, name: modelName.replace(/[^A-Za-z0-9_.-]+/g, '_') || 'graph_model' });
   const params = Object.values(weights).reduce((s, ts) => s + ts.reduce((a, t) => a + (t.dtype === 'float32' ? t.size : 0), 0), 0);
+  sources.set(model, { graph: gm, inputName, scoresName: scoresNode.name, softmax: endsInSoftmax });
   const ops = [...new Set(order.map((n) => n.op))].sort();
   return { model, params, inputName: inp.name, endsInSoftmax, ops, cuts: cuts.length };
 }

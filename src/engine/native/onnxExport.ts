@@ -15,6 +15,8 @@ import { onnx } from 'onnx-proto';
 import { XaiLensError } from '../errors';
 import { onnxSourceOf, type OnnxSource } from '../io/onnx/onnxModel';
 import type { Preprocess } from '../io/modelFormats';
+import { graphSourceOf } from '../io/tfjsGraph';
+import { emitGraph } from './graphExport';
 
 const OPSET = 13;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -76,7 +78,7 @@ const FLOAT_ATTRS = new Set(['epsilon', 'alpha', 'beta', 'gamma']);
 type Config = Record<string, unknown>;
 
 /** NHWC axis → NCHW axis for a rank-4 tensor. */
-function nchwAxis(axis: number): number {
+export function nchwAxis(axis: number): number {
   const a = axis < 0 ? axis + 4 : axis;
   return [0, 2, 3, 1][a];
 }
@@ -128,12 +130,23 @@ function weightAt(layer: tf.layers.Layer, path: string): tf.Tensor {
   return layer.getWeights()[i];
 }
 
-function data(t: tf.Tensor): Float32Array {
+export function data(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
-/** [kh, kw, ci, co] → [co, ci, kh, kw]. */
-function convKernel(t: tf.Tensor): { data: Float32Array; dims: number[] } {
+/** A TF [kh, kw, ci, multiplier] depthwise kernel as an ONNX grouped Conv's [ci·multiplier, 1, kh, kw]. */
+export function depthwiseKernel(t: tf.Tensor): { data: Float32Array; dims: number[] } {
+  const [kh, kw, ci, m] = t.shape;
+  const src = data(t);
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) for (let q = 0; q < m; q++) {
+    out[((c * m + q) * kh + i) * kw + j] = src[((i * kw + j) * ci + c) * m + q];
+  }
+  return { data: out, dims: [ci * m, 1, kh, kw] };
+}
+
+/** A TF [kh, kw, ci, co] kernel as ONNX's [co, ci, kh, kw]. */
+export function convKernel(t: tf.Tensor): { data: Float32Array; dims: number[] } {
   const [kh, kw, ci, co] = t.shape;
   const src = data(t);
   const out = new Float32Array(src.length);
@@ -177,7 +190,7 @@ export function activation(g: GraphBuilder, kind: string | undefined, x: Value, 
 }
 
 /** Back to NHWC memory order (for ops that depend on it). */
-function toNhwc(g: GraphBuilder, x: Value): string {
+export function toNhwc(g: GraphBuilder, x: Value): string {
   return x.rank === 4 ? g.op('Transpose', [x.name], { perm: [0, 2, 3, 1] }) : x.name;
 }
 
@@ -265,14 +278,10 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
     const k = pair(cfg.kernelSize, 1);
     const s = pair(cfg.strides, 1);
     const d = pair(cfg.dilationRate, 1);
-    const kt = w.get('depthwise_kernel')!;
-    const [kh, kw, ci, m] = kt.shape;
-    const src = data(kt);
-    const out = new Float32Array(src.length);
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) for (let q = 0; q < m; q++) {
-      out[((c * m + q) * kh + i) * kw + j] = src[((i * kw + j) * ci + c) * m + q];
-    }
-    const inputs = [x.name, g.floats(`${layer.name}/kernel`, out, [ci * m, 1, kh, kw])];
+    const kernel = w.get('depthwise_kernel')!;
+    const kt = depthwiseKernel(kernel);
+    const ci = kernel.shape[2]!;
+    const inputs = [x.name, g.floats(`${layer.name}/kernel`, kt.data, kt.dims)];
     const bias = w.get('bias');
     if (bias) inputs.push(g.floats(`${layer.name}/bias`, data(bias), [bias.size]));
     const y = { name: g.op('Conv', inputs, { kernel_shape: k, strides: s, dilations: d, group: ci, pads: windowPads(layer, k, s, d) }, layer.name), rank: 4 };
@@ -443,6 +452,8 @@ function spliceSource(g: GraphBuilder, source: OnnxSource, x: Value): Value {
 function emitModel(g: GraphBuilder, model: tf.LayersModel, inputs: Value[]): Value[] {
   const source = onnxSourceOf(model);
   if (source) return [spliceSource(g, source, inputs[0])];
+  const graph = graphSourceOf(model);
+  if (graph) return [emitGraph(g, graph, inputs[0])];
   const map = new Map<number, Value>();
   model.inputs.forEach((t, i) => map.set(t.id, inputs[i]));
   for (const layer of model.layers) {
