@@ -26,21 +26,6 @@ interface ExecutorGraph {
 
 export class GraphImportError extends Error {}
 
-/** The graph a wrapped model runs: the exporter translates it (native/graphExport.ts) instead of its segments. */
-export interface GraphSource {
-  graph: tf.GraphModel;
-  /** Node names: the image input, and the scores (the softmax's input when the graph ends in one). */
-  inputName: string;
-  scoresName: string;
-  softmax: boolean;
-}
-
-const sources = new WeakMap<tf.LayersModel, GraphSource>();
-
-/** The graph `model` wraps (made by `wrapGraphModel`), if it wraps one. */
-export function graphSourceOf(model: tf.LayersModel): GraphSource | undefined {
-  return sources.get(model);
-}
 
 /** One piece of a graph model: from the tensor `from` (the model input or a cut) to the tensor `to`. */
 export class GraphSegment extends tf.layers.Layer {
@@ -72,6 +57,11 @@ export class GraphSegment extends tf.layers.Layer {
   /** What the model's cost (`countMacs`) counts for this layer: explainers size their batches and samples by it. */
   macs(): number {
     return this.macsPerImage;
+  }
+
+  /** The graph this segment runs, between two node names: what the ONNX exporter translates. */
+  span(): { graph: tf.GraphModel; from: string; to: string } {
+    return { graph: this.graph, from: this.from.split(':')[0], to: this.to.split(':')[0] };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -225,7 +215,6 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
   if (endsInSoftmax) x = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: image, outputs: x, name: modelName.replace(/[^A-Za-z0-9_.-]+/g, '_') || 'graph_model' });
   const params = Object.values(weights).reduce((s, ts) => s + ts.reduce((a, t) => a + (t.dtype === 'float32' ? t.size : 0), 0), 0);
-  sources.set(model, { graph: gm, inputName, scoresName: scoresNode.name, softmax: endsInSoftmax });
   const ops = [...new Set(order.map((n) => n.op))].sort();
   return { model, params, inputName: inp.name, endsInSoftmax, ops, cuts: cuts.length };
 }

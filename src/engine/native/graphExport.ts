@@ -1,8 +1,8 @@
 /**
  * TensorFlow.js graph models (tfjs-converter output) translated to ONNX nodes, so that their forward passes run on
- * ONNX Runtime like those of layers models. The wrapped model's GraphSegment layers are not rebuilt: the exporter
- * reaches the wrapped graph (`graphSourceOf`) and emits its ops from the input to the scores, in the exporter's
- * convention (4-D tensors NCHW, so TF's NHWC axes and constants are mapped once here).
+ * ONNX Runtime like those of layers models. Each GraphSegment layer of a wrapped graph model (io/tfjsGraph.ts) is
+ * emitted as the graph's own ops between its two cut tensors, in the exporter's convention (4-D tensors NCHW, so
+ * TF's NHWC axes and constants are mapped once here).
  *
  * The ops of converted CNNs are covered: Conv2D, DepthwiseConv2dNative and their fused forms (a bias, then an
  * activation), BiasAdd, elementwise Add/Sub/Mul/RealDiv/Maximum/Minimum with a per-channel or scalar
@@ -13,7 +13,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
 import { activation, convKernel, data, depthwiseKernel, nchwAxis, toNhwc, type GraphBuilder, type Value } from './onnxExport';
-import type { GraphSource } from '../io/tfjsGraph';
 
 interface Node {
   name: string;
@@ -33,11 +32,11 @@ function fail(n: Node, why: string): never {
   throw new XaiLensError(`ONNX export: TF.js graph node "${n.name}" (${n.op}): ${why}`);
 }
 
-/** Emits the graph of `source` from its input (`x`, NCHW) to its scores, with the softmax after them where it has one. */
-export function emitGraph(g: GraphBuilder, source: GraphSource, x: Value): Value {
-  const weights = (source.graph as unknown as { weights: Record<string, tf.Tensor[]> }).weights;
-  const nodes = (source.graph as unknown as { executor: { graph: { nodes: Record<string, Node> } } }).executor.graph.nodes;
-  const values = new Map<string, Value>([[source.inputName, x]]);
+/** Emits the ops of `span.graph` after node `span.from` (whose value is `x`; NCHW when 4-D) up to node `span.to`. */
+export function emitGraph(g: GraphBuilder, span: { graph: tf.GraphModel; from: string; to: string }, x: Value): Value {
+  const weights = (span.graph as unknown as { weights: Record<string, tf.Tensor[]> }).weights;
+  const nodes = (span.graph as unknown as { executor: { graph: { nodes: Record<string, Node> } } }).executor.graph.nodes;
+  const values = new Map<string, Value>([[span.from, x]]);
   const constOf = (n: Node): tf.Tensor | undefined => (n.op === 'Const' ? weights[n.name]?.[0] : undefined);
   const needConst = (n: Node, i: number): tf.Tensor => {
     const c = n.inputs[i] && constOf(n.inputs[i]);
@@ -218,9 +217,7 @@ export function emitGraph(g: GraphBuilder, source: GraphSource, x: Value): Value
     }
   };
 
-  const scores = nodes[source.scoresName];
-  if (!scores) throw new XaiLensError(`ONNX export: TF.js graph has no node "${source.scoresName}"`);
-  const out = valueOf(scores);
-  if (out.rank !== 2) throw new XaiLensError(`ONNX export: TF.js graph scores "${source.scoresName}" are not 2-D`);
-  return source.softmax ? { name: g.op('Softmax', [out.name], { axis: -1 }), rank: 2 } : out;
+  const end = nodes[span.to];
+  if (!end) throw new XaiLensError(`ONNX export: the TF.js graph has no node "${span.to}"`);
+  return valueOf(end);
 }

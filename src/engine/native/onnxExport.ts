@@ -15,7 +15,7 @@ import { onnx } from 'onnx-proto';
 import { XaiLensError } from '../errors';
 import { onnxSourceOf, type OnnxSource } from '../io/onnx/onnxModel';
 import type { Preprocess } from '../io/modelFormats';
-import { graphSourceOf } from '../io/tfjsGraph';
+import type { GraphSegment } from '../io/tfjsGraph';
 import { emitGraph } from './graphExport';
 
 const OPSET = 13;
@@ -352,6 +352,7 @@ export const LAYER_EXPORTERS: Record<string, LayerExporter> = {
     const [[t, b], [l, r]] = typeof p === 'number' ? [[p, p], [p, p]] : Array.isArray(p[0]) ? (p as [[number, number], [number, number]]) : [[p[0] as number, p[0] as number], [p[1] as number, p[1] as number]];
     return { name: g.op('Pad', [x.name, g.ints('pads', [0, 0, t, l, 0, 0, b, r])]), rank: 4 };
   },
+  GraphSegment: (g, layer, [x]) => emitGraph(g, (layer as GraphSegment).span(), x),
   XaiLensPreprocess(g, layer, [x]) {
     const { reverse, scale, offset } = (layer as Preprocess).affine();
     const dims = x.rank === 4 ? [1, scale.length, 1, 1] : [scale.length];
@@ -452,8 +453,6 @@ function spliceSource(g: GraphBuilder, source: OnnxSource, x: Value): Value {
 function emitModel(g: GraphBuilder, model: tf.LayersModel, inputs: Value[]): Value[] {
   const source = onnxSourceOf(model);
   if (source) return [spliceSource(g, source, inputs[0])];
-  const graph = graphSourceOf(model);
-  if (graph) return [emitGraph(g, graph, inputs[0])];
   const map = new Map<number, Value>();
   model.inputs.forEach((t, i) => map.set(t.id, inputs[i]));
   for (const layer of model.layers) {
