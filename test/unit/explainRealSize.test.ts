@@ -104,6 +104,28 @@ describe('explainers at 224×224×3', function () {
     assert.equal(scaledSamples({ ...cost, macs: 4e9 }, 1000, 200), 200, 'never below the floor');
   });
 
+  it('the gradient counterfactual takes one λ lane per thread on photo-sized models unless asked for more', async () => {
+    process.env.XAI_LENS_BATCH_MEMORY_MB = '1024';
+    const model = buildMobileNetV2({ inputShape: [28, 28, 1], numClasses: 10, alpha: 0.35, seed: 4 });
+    const view = createModelView(model);
+    const x = Float32Array.from({ length: 784 }, (_, i) => ((i * 29) % 101) / 100);
+    const lanes = async (macs: number, parallel?: number): Promise<unknown> => {
+      view.cost = { ...view.cost, macs };
+      const r = await explainImage(view, x, {
+        methods: [], counterfactual: 'gradient', metrics: false, seed: 1,
+        counterfactualOptions: { maxIterations: 2, searchSteps: 1, ...(parallel ? { parallel } : {}) },
+      });
+      return r.counterfactual?.lanes;
+    };
+    const small = modelCost(model).macs;
+    assert.ok(small < 1e8);
+    assert.equal(await lanes(small), 4, 'a digit model keeps the default 4');
+    assert.equal(await lanes(3e8), 2, 'a MobileNetV2 at 224×224×3 gets one per thread');
+    assert.equal(await lanes(3e8, 4), 4, 'an explicit count is kept');
+    view.dispose();
+    model.dispose();
+  });
+
   it('runs every method and both counterfactuals on a MobileNetV2 within a small memory budget', async () => {
     // One block per stage keeps it fast; still the paper's 224 → 7 geometry with inverted residuals.
     const stages = [16, 24, 32, 64, 96].map((c, i) => ({ t: i ? 6 : 1, c, n: 1, s: i ? 2 : 1 }));

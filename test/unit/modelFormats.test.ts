@@ -197,6 +197,9 @@ describe('model formats', () => {
       assert.ok(!names.some((n) => n.includes('dw')), names.join(' '));
       // stem 16·16·8·(3·3·3) + depthwise 16·16·8·(3·3) + pointwise 16·16·8·8 + top 8·8·12·(3·3·8) + head 4·12.
       assert.equal(view.cost.macs, 55_296 + 18_432 + 16_384 + 55_296 + 48, 'the cost counts every convolution and the MatMul');
+      // Every op's output inside the segments (nine of 16·16·8, three of 8·8·12, the mean, the MatMul and its bias),
+      // then the softmax and the input.
+      assert.equal(view.cost.activations, 9 * 2048 + 3 * 768 + 12 + 4 + 4 + 4 + 3072, 'the memory estimate sees the ops inside the segments');
       assert.ok(view.scoresAreLogProbabilities === false, 'the logits before Softmax are the scores');
       const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.sum(view.scores(t as tf.Tensor4D)))(tf.ones([1, 32, 32, 3])).abs().sum().dataSync()[0]);
       assert.ok(g > 0 && Number.isFinite(g), `gradient ${g}`);

@@ -46,6 +46,15 @@ export interface ModelCost {
   largest: number;
 }
 
+/** A layer that runs a graph of its own (a TF.js graph segment) and knows the values its inner ops produce. */
+interface WithInnerValues {
+  innerValues(): number;
+}
+
+function hasInnerValues(layer: unknown): layer is WithInnerValues {
+  return typeof (layer as Partial<WithInnerValues>).innerValues === 'function';
+}
+
 function activationValues(model: tf.LayersModel): { sum: number; largest: number } {
   let sum = 0;
   let largest = 0;
@@ -54,6 +63,10 @@ function activationValues(model: tf.LayersModel): { sum: number; largest: number
       const inner = activationValues(layer);
       sum += inner.sum;
       largest = Math.max(largest, inner.largest);
+      continue;
+    }
+    if (hasInnerValues(layer)) {
+      sum += layer.innerValues();
       continue;
     }
     for (const t of layer.inboundNodes[0]?.outputTensors ?? []) {

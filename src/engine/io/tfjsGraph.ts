@@ -33,6 +33,9 @@ export class GraphSegment extends tf.layers.Layer {
   outShape: number[] = [];
   /** Multiply-accumulates per image: the whole graph's on the first segment, 0 on the others. */
   macsPerImage = 0;
+  /** Values per image that the graph's ops produce (measured), likewise on the first segment: the memory estimate
+   * (explain/budget.ts) must see the tensors inside the segments, not only the cuts between them. */
+  valuesPerImage = 0;
 
   constructor(
     private readonly graph: tf.GraphModel,
@@ -57,6 +60,10 @@ export class GraphSegment extends tf.layers.Layer {
   /** What the model's cost (`countMacs`) counts for this layer: explainers size their batches and samples by it. */
   macs(): number {
     return this.macsPerImage;
+  }
+
+  innerValues(): number {
+    return this.valuesPerImage;
   }
 
   /** The graph this segment runs, between two node names: what the ONNX exporter translates. */
@@ -208,7 +215,10 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
   targets.forEach((node, i) => {
     const seg = new GraphSegment(gm, from, node.name, layerName(node.name), i === 0);
     seg.outShape = shapes.get(node.name)!;
-    if (i === 0) seg.macsPerImage = graphMacs([...before, scoresNode], shapes, weights);
+    if (i === 0) {
+      seg.macsPerImage = graphMacs([...before, scoresNode], shapes, weights);
+      seg.valuesPerImage = [...before, scoresNode].reduce((sum, n) => sum + (shapes.get(n.name)?.slice(1).reduce((a, d) => a * d, 1) ?? 0), 0);
+    }
     x = seg.apply(x) as tf.SymbolicTensor;
     from = node.name;
   });

@@ -186,7 +186,7 @@ function* counterfactualSearch(
       }
     }
   }
-  return counterfactualOf({ ...outcome, image: last, probabilities: oracle.predict(last, 1), iterations });
+  return counterfactualOf({ ...outcome, image: last, probabilities: oracle.predict(last, 1), iterations, extra: { lanes: P } });
 }
 
 /** The next λ grid: between the largest λ that reached the target and the smallest larger one that did not. */
