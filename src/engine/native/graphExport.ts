@@ -185,7 +185,7 @@ export function emitGraph(g: GraphBuilder, span: { graph: tf.GraphModel; from: s
         const pad = attr<string>(n, 'pad', 'valid').toLowerCase();
         if (pad === 'explicit') fail(n, 'explicit pooling pads');
         const same = pad === 'same';
-        if (same && n.op === 'AvgPool') fail(n, "average pooling with 'same' padding (TF excludes the padding from the mean)");
+        if (same && n.op === 'AvgPool') fail(n, "average pooling with 'same' padding is not supported");
         return { name: g.op(n.op === 'MaxPool' ? 'MaxPool' : 'AveragePool', [x.name], { kernel_shape: [k[1], k[2]], strides: [s[1], s[2]], ...(same ? { auto_pad: 'SAME_UPPER' } : {}) }), rank: 4 };
       }
       case 'Pad':
