@@ -300,10 +300,12 @@ async function splitLaneGradient(scores: ScoreFn, step: LaneStep, peer: Gradient
   if (P < 2 || !peer.available()) return laneGradient(scores, step);
   const nB = P >> 1;
   const nA = P - nB;
-  const lanes = (from: number, n: number) => tf.tidy(() => {
-    const cut = (t: tf.Tensor4D) => tf.slice(t, [from, 0, 0, 0], [n, -1, -1, -1]);
-    return { ...step, adv: cut(step.adv), X: cut(step.X), lam: cut(step.lam) };
-  });
+  // Only the tensors go through tidy: it walks whatever it returns element by element, and the step carries the
+  // original image as a Float32Array (150,528 values at 224×224×3: ~2 s over a 40-step search).
+  const lanes = (from: number, n: number): LaneStep => {
+    const [adv, X, lam] = tf.tidy(() => [step.adv, step.X, step.lam].map((t) => tf.slice(t, [from, 0, 0, 0], [n, -1, -1, -1]) as tf.Tensor4D));
+    return { ...step, adv, X, lam };
+  };
   const parts: LaneGradient[] = [];
   const a = lanes(0, nA);
   const b = lanes(nA, nB);
