@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend/backends';
 import { EXPORTABLE_LAYERS, LAYER_EXPORTERS, ONNX_INPUT, ONNX_OUTPUT, exportOnnx } from '../../src/engine/native/onnxExport';
 import { createOrtSession, loadOrt, preferredProviders } from '../../src/engine/native/ort';
-import { prepareNativeForward } from '../../src/engine/native/nativeForward';
+import { prepareNativeForward, type NativeForward } from '../../src/engine/native/nativeForward';
 import { createModelView } from '../../src/engine/explain/modelView';
 import { ARCHITECTURES, getArchitecture } from '../../src/engine/models/zoo';
 import { CBAM, GCBlock, PAM, SqueezeExcite } from '../../src/engine/models/layers/attention';
@@ -215,6 +215,15 @@ function writeGraphModel(dir: string, unsupported = false): void {
   }));
 }
 
+/** Imports a model file or folder and prepares its ONNX Runtime forward pass, which must pass the probe check. */
+async function importNative(path: string): Promise<{ model: tf.LayersModel; forward: NativeForward }> {
+  const { model } = await importModel(path);
+  const status = await prepareNativeForward(model);
+  assert.equal(status.note, undefined);
+  assert.ok(status.probeError! <= 1e-4, `probe error ${status.probeError}`);
+  return { model, forward: status.forward! };
+}
+
 describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
   this.timeout(120_000);
   before(async () => {
@@ -335,11 +344,8 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
           const path = join(t.dir, file);
           copyFileSync(join(packageRoot(), 'test', 'fixtures', 'models', 'onnx', file), path);
           if (sidecar) writeFileSync(join(t.dir, 'xai-lens.json'), JSON.stringify({ preprocessing: sidecar }));
-          const m = await importModel(path);
+          const m = await importNative(path);
           assert.ok(m.model.layers.some((l) => l.getClassName() === 'OnnxNode' || l instanceof tf.LayersModel), 'the import is made of OnnxNode layers');
-          const status = await prepareNativeForward(m.model);
-          assert.equal(status.note, undefined);
-          assert.ok(status.probeError! <= 1e-4, `probe error ${status.probeError}`);
           const source = onnx.ModelProto.decode(readFileSync(path));
           const exported = onnx.ModelProto.decode(exportOnnx(m.model));
           assert.deepEqual(exported.opsetImport.map((o) => [o.domain, Number(o.version)]), source.opsetImport.map((o) => [o.domain, Number(o.version)]));
@@ -352,7 +358,7 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
           assert.ok(at >= 0, `${sourceOps.join(' ')} in ${exportedOps.join(' ')}`);
           if (sidecar) assert.deepEqual(exportedOps.slice(1, 3), ['Mul', 'Add']);
           assert.equal(exportedOps.at(-1), 'Identity');
-          status.forward!.dispose();
+          m.forward.dispose();
           m.model.dispose();
         } finally {
           t.cleanup();
@@ -362,24 +368,18 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
 
     it('a TF.js graph import is translated op by op, and its translation passes the probe check', async () => {
       delete process.env.XAI_LENS_NATIVE;
-      const m = await importModel(join(packageRoot(), 'test', 'fixtures', 'models', 'tfjs-graph', 'cnn32'));
-      const status = await prepareNativeForward(m.model);
-      assert.equal(status.note, undefined);
-      assert.ok(status.probeError! <= 1e-4, `probe error ${status.probeError}`);
+      const m = await importNative(join(packageRoot(), 'test', 'fixtures', 'models', 'tfjs-graph', 'cnn32'));
       const ops = onnx.ModelProto.decode(exportOnnx(m.model)).graph!.node!.map((n) => n.opType);
       assert.deepEqual(ops, ['Transpose', 'Conv', 'Add', 'Clip', 'Conv', 'Add', 'Relu', 'Conv', 'Add', 'Add', 'Conv', 'Add', 'Relu', 'ReduceMean', 'MatMul', 'Add', 'Softmax', 'Identity']);
-      status.forward!.dispose();
+      m.forward.dispose();
       m.model.dispose();
       // With preprocessing in front, the import's segments sit in a model of their own before the softmax.
       const t = tempDir();
       try {
         for (const f of ['model.json', 'weights.bin']) copyFileSync(join(packageRoot(), 'test', 'fixtures', 'models', 'tfjs-graph', 'cnn32', f), join(t.dir, f));
         writeFileSync(join(t.dir, 'xai-lens.json'), JSON.stringify({ preprocessing: { range: [-1, 1] } }));
-        const pre = await importModel(t.dir);
-        const withPre = await prepareNativeForward(pre.model);
-        assert.equal(withPre.note, undefined);
-        assert.ok(withPre.probeError! <= 1e-4, `probe error ${withPre.probeError}`);
-        withPre.forward!.dispose();
+        const pre = await importNative(t.dir);
+        pre.forward.dispose();
         pre.model.dispose();
       } finally {
         t.cleanup();
@@ -391,21 +391,18 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
       const t = tempDir();
       try {
         writeGraphModel(t.dir);
-        const m = await importModel(t.dir);
-        const status = await prepareNativeForward(m.model);
-        assert.equal(status.note, undefined);
-        assert.ok(status.probeError! <= 1e-4, `probe error ${status.probeError}`);
+        const m = await importNative(t.dir);
         // The reference is TF.js's own graph executor, on images the probe did not see.
         const json = JSON.parse(readFileSync(join(t.dir, 'model.json'), 'utf8'));
         const gm = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(readFileSync(join(t.dir, 'weights.bin'))).buffer }));
         const x = tf.randomUniform([5, 16, 16, 3], 0, 1, 'float32', 21);
         const want = tf.tidy(() => (gm.predict(x) as tf.Tensor).dataSync() as Float32Array);
-        const got = status.forward!.run(x.dataSync() as Float32Array, 5);
+        const got = m.forward.run(x.dataSync() as Float32Array, 5);
         assert.equal(got.length, 25);
         assert.ok(got.every((v, i) => Math.abs(v - want[i]) <= 1e-5), 'ONNX Runtime matches the graph executor');
         x.dispose();
         gm.dispose();
-        status.forward!.dispose();
+        m.forward.dispose();
         m.model.dispose();
       } finally {
         t.cleanup();

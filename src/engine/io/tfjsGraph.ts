@@ -11,11 +11,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-interface GraphNode {
+/** A node of tfjs-converter's executor graph (not public API, read through `executorGraph`). */
+export interface GraphNode {
   name: string;
   op: string;
   inputs: GraphNode[];
+  /** `name` or `name:k` for a node's k-th output. */
+  inputNames: string[];
   children: GraphNode[];
+  attrParams: Record<string, { value: unknown } | undefined>;
 }
 
 interface ExecutorGraph {
@@ -25,7 +29,6 @@ interface ExecutorGraph {
 }
 
 export class GraphImportError extends Error {}
-
 
 /** One piece of a graph model: from the tensor `from` (the model input or a cut) to the tensor `to`. */
 export class GraphSegment extends tf.layers.Layer {
@@ -82,7 +85,7 @@ export class GraphSegment extends tf.layers.Layer {
   }
 }
 
-function executorGraph(gm: tf.GraphModel): ExecutorGraph {
+export function executorGraph(gm: tf.GraphModel): ExecutorGraph {
   const g = (gm as unknown as { executor?: { graph?: ExecutorGraph } }).executor?.graph;
   if (!g || !g.nodes) throw new GraphImportError('this TensorFlow.js version does not expose the graph structure');
   return g;
@@ -95,21 +98,25 @@ const DEPTHWISE = new Set(['DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative'
 const MATMULS = new Set(['MatMul', '_FusedMatMul']);
 
 /**
- * Multiply-accumulates per image of the graph's convolutions and matrix products, from each one's output shape
- * (measured on one image) and its weights' shape: out·kh·kw·cin, out·kh·kw (depthwise), out·K.
+ * Per image, what the graph's ops cost, from each one's output shape (measured on one image) and its weights' shape:
+ * multiply-accumulates of its convolutions and matrix products (out·kh·kw·cin, out·kh·kw depthwise, out·K), and the
+ * values every op produces (what the memory estimate counts).
  */
-function graphMacs(nodes: GraphNode[], shapes: Map<string, number[]>, weights: Record<string, tf.Tensor[]>): number {
+function graphCost(nodes: GraphNode[], shapes: Map<string, number[]>, weights: Record<string, tf.Tensor[] | undefined>): { macs: number; values: number } {
   let macs = 0;
+  let values = 0;
   for (const n of nodes) {
     const out = shapes.get(n.name);
+    if (!out) continue;
+    const size = out.slice(1).reduce((a, d) => a * d, 1);
+    values += size;
     const kernel = n.inputs[1] && weights[n.inputs[1].name]?.[0]?.shape;
-    if (!out || !kernel) continue;
-    const values = out.slice(1).reduce((a, d) => a * d, 1);
-    if (CONVS.has(n.op) && kernel.length === 4) macs += values * kernel[0] * kernel[1] * kernel[2];
-    else if (DEPTHWISE.has(n.op) && kernel.length === 4) macs += values * kernel[0] * kernel[1];
-    else if (MATMULS.has(n.op) && kernel.length === 2) macs += values * (kernel[0] * kernel[1] / out[out.length - 1]);
+    if (!kernel) continue;
+    if (CONVS.has(n.op) && kernel.length === 4) macs += size * kernel[0] * kernel[1] * kernel[2];
+    else if (DEPTHWISE.has(n.op) && kernel.length === 4) macs += size * kernel[0] * kernel[1];
+    else if (MATMULS.has(n.op) && kernel.length === 2) macs += size * (kernel[0] * kernel[1] / out[out.length - 1]);
   }
-  return macs;
+  return { macs, values };
 }
 
 export interface GraphImport {
@@ -207,7 +214,7 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
     return k;
   };
 
-  const weights = (gm as unknown as { weights?: Record<string, tf.Tensor[]> }).weights ?? {};
+  const weights = gm.weights as unknown as Record<string, tf.Tensor[] | undefined>;
   const image = tf.input({ shape: hwc, name: 'input' });
   let x: tf.SymbolicTensor = image;
   let from = inp.name;
@@ -216,15 +223,16 @@ export function wrapGraphModel(gm: tf.GraphModel, modelName: string, inputShape?
     const seg = new GraphSegment(gm, from, node.name, layerName(node.name), i === 0);
     seg.outShape = shapes.get(node.name)!;
     if (i === 0) {
-      seg.macsPerImage = graphMacs([...before, scoresNode], shapes, weights);
-      seg.valuesPerImage = [...before, scoresNode].reduce((sum, n) => sum + (shapes.get(n.name)?.slice(1).reduce((a, d) => a * d, 1) ?? 0), 0);
+      const cost = graphCost([...before, scoresNode], shapes, weights);
+      seg.macsPerImage = cost.macs;
+      seg.valuesPerImage = cost.values;
     }
     x = seg.apply(x) as tf.SymbolicTensor;
     from = node.name;
   });
   if (endsInSoftmax) x = tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(x) as tf.SymbolicTensor;
   const model = tf.model({ inputs: image, outputs: x, name: modelName.replace(/[^A-Za-z0-9_.-]+/g, '_') || 'graph_model' });
-  const params = Object.values(weights).reduce((s, ts) => s + ts.reduce((a, t) => a + (t.dtype === 'float32' ? t.size : 0), 0), 0);
+  const params = Object.values(weights).reduce((s, ts) => s + (ts ?? []).reduce((a, t) => a + (t.dtype === 'float32' ? t.size : 0), 0), 0);
   const ops = [...new Set(order.map((n) => n.op))].sort();
   return { model, params, inputName: inp.name, endsInSoftmax, ops, cuts: cuts.length };
 }

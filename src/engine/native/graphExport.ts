@@ -13,15 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { XaiLensError } from '../errors';
 import { activation, convKernel, data, depthwiseKernel, nchwAxis, toNhwc, type GraphBuilder, type Value } from './onnxExport';
-
-interface Node {
-  name: string;
-  op: string;
-  inputs: Node[];
-  /** `name` or `name:k` for a node's k-th output. */
-  inputNames: string[];
-  attrParams: Record<string, { value: unknown } | undefined>;
-}
+import { executorGraph, type GraphNode as Node } from '../io/tfjsGraph';
 
 function attr<T>(n: Node, name: string, fallback: T): T {
   const v = n.attrParams[name]?.value;
@@ -34,8 +26,8 @@ function fail(n: Node, why: string): never {
 
 /** Emits the ops of `span.graph` after node `span.from` (whose value is `x`; NCHW when 4-D) up to node `span.to`. */
 export function emitGraph(g: GraphBuilder, span: { graph: tf.GraphModel; from: string; to: string }, x: Value): Value {
-  const weights = (span.graph as unknown as { weights: Record<string, tf.Tensor[]> }).weights;
-  const nodes = (span.graph as unknown as { executor: { graph: { nodes: Record<string, Node> } } }).executor.graph.nodes;
+  const weights = span.graph.weights as unknown as Record<string, tf.Tensor[] | undefined>;
+  const nodes = executorGraph(span.graph).nodes;
   const values = new Map<string, Value>([[span.from, x]]);
   const constOf = (n: Node): tf.Tensor | undefined => (n.op === 'Const' ? weights[n.name]?.[0] : undefined);
   const needConst = (n: Node, i: number): tf.Tensor => {
