@@ -1,5 +1,6 @@
 /** Shared test helpers: temp folders and backend set-up. */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as assert from 'node:assert/strict';
@@ -54,4 +55,11 @@ export async function runCli(...argv: string[]): Promise<CliRun> {
 /** The entries of a shared option bag that a method declares (methods refuse options they do not have). */
 export function optionsFor(method: { options: Record<string, unknown> }, bag: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(bag).filter(([k]) => k in method.options));
+}
+
+/** A graph model folder (model.json + weights.bin) loaded by TF.js itself, as the reference for what the engine reads. */
+export async function loadGraphReference(dir: string): Promise<tf.GraphModel> {
+  const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+  const weightData = new Uint8Array(readFileSync(join(dir, 'weights.bin'))).buffer;
+  return tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData }));
 }

@@ -25,7 +25,7 @@ import { decodeImage, jpegOrientation } from '../../src/engine/image/decode';
 import * as jpeg from 'jpeg-js';
 import { main } from '../../src/engine/cli';
 import { encodePng } from '../../src/engine/image/decode';
-import { maxAbsDiff, tempDir } from './helpers';
+import { loadGraphReference, maxAbsDiff, tempDir } from './helpers';
 
 const MODELS = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'models');
 const ONNX = join(MODELS, 'onnx');
@@ -181,8 +181,7 @@ describe('model formats', () => {
   it('TF.js graph model: same predictions as tf.loadGraphModel; residual-block interiors are not CAM layers', async () => {
     const dir = join(MODELS, 'tfjs-graph', 'cnn32');
     const m = await importModel(dir);
-    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
-    const gm = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(readFileSync(join(dir, 'weights.bin'))).buffer }));
+    const gm = await loadGraphReference(dir);
     const view = createModelView(m.model);
     try {
       assert.equal(m.details.format, 'tfjs-graph');

@@ -16,7 +16,7 @@ import { onnx } from 'onnx-proto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/engine/paths';
-import { tempDir } from './helpers';
+import { loadGraphReference, tempDir } from './helpers';
 
 type Sym = tf.SymbolicTensor;
 
@@ -393,8 +393,7 @@ describe('ONNX export (tfjs-layers → ONNX Runtime)', function () {
         writeGraphModel(t.dir);
         const m = await importNative(t.dir);
         // The reference is TF.js's own graph executor, on images the probe did not see.
-        const json = JSON.parse(readFileSync(join(t.dir, 'model.json'), 'utf8'));
-        const gm = await tf.loadGraphModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: new Uint8Array(readFileSync(join(t.dir, 'weights.bin'))).buffer }));
+        const gm = await loadGraphReference(t.dir);
         const x = tf.randomUniform([5, 16, 16, 3], 0, 1, 'float32', 21);
         const want = tf.tidy(() => (gm.predict(x) as tf.Tensor).dataSync() as Float32Array);
         const got = m.forward.run(x.dataSync() as Float32Array, 5);
