@@ -6,13 +6,9 @@
 // Where the cold run's time went comes from the extension's start-up timeline (XAI_LENS_TIMELINE_FILE).
 // Writes test-artifacts/latency.json. Run: npm run bench:latency (the repository as the development extension), or
 // npm run bench:latency:vsix (the linux-x64 .vsix installed into the fresh profile).
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runFromExplorer } from '../../test/ui/explorer.mjs';
-
-function explainFromExplorer(page, file) {
-  return runFromExplorer(page, file, 'Explain with CBAM-MobileNetV2');
-}
+import { explainFromExplorer, firstOverlay, hostWebviewMarks, recordLatency, startupTimeline } from './latencyCommon.mjs';
 
 /** Waits until the panel of `file` has finished everything (counterfactual included), so runs do not queue. */
 async function finished(page, file) {
@@ -30,22 +26,6 @@ async function finished(page, file) {
   throw new Error(`${file} did not finish within 120 s`);
 }
 
-/** Polls every webview frame until one that shows `file` has its Grad-CAM tile's canvas; returns the time. */
-async function firstOverlay(page, file) {
-  const end = Date.now() + 120_000;
-  while (Date.now() < end) {
-    for (const frame of page.frames()) {
-      try {
-        if ((await frame.locator('h1', { hasText: file }).count()) && (await frame.locator('.overlay-tile[data-method="gradcam"] canvas').count())) return Date.now();
-      } catch {
-        // a frame that navigated away meanwhile
-      }
-    }
-    await page.waitForTimeout(25);
-  }
-  throw new Error(`no overlay for ${file} within 120 s`);
-}
-
 export default async function ({ page, workspace, repoRoot, log }) {
   const copies = ['digit-a.png', 'digit-b.png', 'digit-c.png'];
   const rapid = ['digit-r1.png', 'digit-r2.png', 'digit-r3.png', 'digit-r4.png', 'digit-r5.png'];
@@ -55,12 +35,9 @@ export default async function ({ page, workspace, repoRoot, log }) {
   const t0 = await explainFromExplorer(page, 'digit.png');
   const cold = (await firstOverlay(page, 'digit.png')) - t0;
   log(`cold: ${cold} ms`);
-  const timelineFile = process.env.XAI_LENS_TIMELINE_FILE;
-  let coldParts;
-  for (let i = 0; timelineFile && i < 100 && !coldParts; i++) {
-    if (existsSync(timelineFile)) coldParts = JSON.parse(readFileSync(timelineFile, 'utf8'));
-    else await page.waitForTimeout(100);
-  }
+  const coldHost = await hostWebviewMarks(page, t0);
+  log(`cold, the host's webview (ms after the click): ${JSON.stringify(coldHost)}`);
+  const coldParts = await startupTimeline(page);
   log(`cold, where the time went: ${JSON.stringify(coldParts)}`);
   await finished(page, 'digit.png');
   const warm = [];
@@ -77,12 +54,11 @@ export default async function ({ page, workspace, repoRoot, log }) {
     log(`rapid (${c}): ${rapidMs[rapidMs.length - 1]} ms`);
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-  const result = {
+  const result = recordLatency(repoRoot, {
     host: 'code-server 4.139.1 (VS Code 1.139.1), headless Chromium',
     extension: process.env.XAI_LENS_HOST_VSIX ? `installed from ${process.env.XAI_LENS_HOST_VSIX.split('/').pop()}` : 'development (the repository)',
-    cold_ms: cold, cold_parts: coldParts, warm_ms: median(warm), warm_runs_ms: warm,
+    cold_ms: cold, cold_host: coldHost, cold_parts: coldParts, warm_ms: median(warm), warm_runs_ms: warm,
     rapid_ms: median(rapidMs), rapid_max_ms: Math.max(...rapidMs), rapid_runs_ms: rapidMs,
-  };
-  writeFileSync(join(repoRoot, 'test-artifacts', 'latency.json'), JSON.stringify(result) + '\n');
+  });
   log(JSON.stringify(result));
 }
