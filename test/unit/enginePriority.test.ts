@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { EngineClient, EngineError, type Cancellation } from '../../src/extension/engineClient';
 import { NewestFirst } from '../../src/engine/process/newestFirst';
+import { pacer } from '../../src/engine/explain/pacing';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 
 function cancellable(): { token: Cancellation; cancel(): void } {
@@ -67,6 +68,24 @@ describe('NewestFirst', () => {
   });
 });
 
+describe('pacer', () => {
+  it('pauses once the interval has passed, not on every tick, and throws once the signal aborts', async () => {
+    let pauses = 0;
+    const pause = async () => {
+      pauses++;
+    };
+    const never = pacer(pause, undefined, 60_000);
+    for (let i = 0; i < 5; i++) await never();
+    assert.equal(pauses, 0, 'within the interval no tick pauses');
+    const always = pacer(pause, undefined, 0);
+    for (let i = 0; i < 3; i++) await always();
+    assert.equal(pauses, 3);
+    const controller = new AbortController();
+    const tick = pacer(async () => controller.abort(), controller.signal, 0);
+    await assert.rejects(tick(), /cancelled/, 'an abort that arrives during the pause is seen at once');
+  });
+});
+
 describe('engine process: newest request first', function () {
   this.timeout(180_000);
   const script = join(packageRoot(), 'dist', 'engine-process.js');
@@ -116,6 +135,35 @@ describe('engine process: newest request first', function () {
     // At most the one method the older request was already running when the newer one arrived.
     assert.ok(olderAtNewerResult <= doneWhenNewerSent + 1, `older request ran ahead: ${events.join(', ')}`);
     assert.ok(at < events.length - 1, `the older request resumed after the newer finished: ${events.join(', ')}`);
+  });
+
+  it('a newer request gets in during an older one\'s long method, and cancelling that method stops it mid-way', async () => {
+    const { token, cancel } = cancellable();
+    const order: string[] = [];
+    let newer: Promise<unknown> | undefined;
+    const older = client.request('engine/explain', {
+      ...slow, methods: ['lime'], methodOptions: { lime: { samples: 20_000, batch: 200 } },
+    }, {
+      token,
+      onProgress: (p) => {
+        if (p.done > 0) order.push(`older step ${p.done}`);
+        // The older request is predicting; 0.3 s later it is inside LIME's 100 batches (several seconds in all).
+        if (p.done === 0 && !newer) {
+          newer = new Promise((r) => setTimeout(r, 300))
+            .then(() => client.request('engine/explain', { modelDir: defaultModelDir(), imagePath: other, methods: ['gradcam'], counterfactual: 'none' }))
+            .then(() => {
+              order.push('newer result');
+              cancel();
+            });
+        }
+      },
+    });
+    await assert.rejects(
+      older.finally(() => order.push('older cancelled')),
+      (e: unknown) => e instanceof EngineError && e.cancelled,
+    );
+    await newer;
+    assert.deepEqual(order, ['newer result', 'older cancelled'], 'the newer request finished while the older one was inside LIME');
   });
 
   it('a cancelled request waiting behind a newer one stops at once, its remaining methods never run', async () => {

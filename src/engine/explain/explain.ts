@@ -14,6 +14,7 @@ import { faithfulness } from './deletion';
 import { clarity, norms } from './stats';
 import { argmax } from '../inference';
 import { fitBatch } from './budget';
+import type { Pause } from './pacing';
 
 
 export interface ExplainOptions {
@@ -33,8 +34,11 @@ export interface ExplainOptions {
   metrics?: boolean;
   seed?: number;
   signal?: AbortSignal;
-  /** Awaited before each step (method, counterfactual): the engine process holds an older request here while a newer one runs. */
-  beforeStep?: () => Promise<void>;
+  /**
+   * Awaited before each step (method, counterfactual) and, as the methods' `pause`, between a long step's batches: the
+   * engine process holds an older request here while a newer one runs.
+   */
+  beforeStep?: Pause;
   /** Called after each finished step, for progress reporting. */
   onStep?: (done: number, total: number, what: string) => void;
   /** Called after each method with everything computed so far (no counterfactual yet), so a UI can paint early. */
@@ -96,7 +100,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     await new Promise((r) => setImmediate(r));
     await opts.beforeStep?.();
     if (opts.signal?.aborted) throw new XaiLensError('cancelled');
-    const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal });
+    const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal, pause: opts.beforeStep });
     attributions.push(a);
     if (typeof a.scores?.note === 'string') notes.push(a.scores.note);
     if (opts.metrics !== false) {
@@ -121,7 +125,7 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
       if (lanes.note) notes.push(lanes.note);
       cfOptions.parallel = lanes.batch;
     }
-    counterfactual = await cfMethod.run(view, { image, shape, target, options: cfOptions, seed: opts.seed, signal: opts.signal });
+    counterfactual = await cfMethod.run(view, { image, shape, target, options: cfOptions, seed: opts.seed, signal: opts.signal, pause: opts.beforeStep });
     counterfactual = quantizeCounterfactual(view, image, shape, counterfactual);
     opts.onStep?.(++done, total, `counterfactual (${cfMethod.id})`);
   }

@@ -4,6 +4,7 @@
  */
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelCost } from './budget';
+import type { Pause } from './pacing';
 import type { Descriptor, OptionValues } from '../../shared/descriptors';
 import type { AttentionMaps } from '../models/layers/attentionCommon';
 
@@ -70,6 +71,8 @@ export interface ExplainRequest {
   /** Seed for methods that sample. */
   seed?: number;
   signal?: AbortSignal;
+  /** Awaited between batches of a long method, so a cancel or a newer request gets in (pacing.ts). */
+  pause?: Pause;
 }
 
 export interface LayerMap {

@@ -1,9 +1,9 @@
 /**
  * Request priority in the engine process: the newest request runs first. Every explanation registers when it
  * arrives and waits at `turn()` before each of its steps (each attribution method, the counterfactual) while any newer
- * request is still active; when the newer ones finish or are cancelled, the older one continues where it stopped. A
- * step that already started runs to its end (steps run synchronously on the CPU backends), so a new request waits
- * at most for one step of an older one.
+ * request is still active; when the newer ones finish or are cancelled, the older one continues where it stopped. The
+ * long steps await the same turn between their batches (explain/pacing.ts); a step without such pauses runs to its
+ * end (steps run synchronously on the CPU backends).
  */
 export interface Turn {
   /** Resolves when no newer request is active (at once when none is), or when `signal` aborts (the caller checks it). */

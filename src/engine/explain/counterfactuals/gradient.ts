@@ -11,6 +11,7 @@ import type { ProbabilitySource } from '../flatProbabilities';
 import { explainThreadsPay, SPLIT_MIN_MACS } from '../../parallel/replica';
 import { checkAbort, checkInput, checkTarget, counterfactualOf, isEnemy, Oracle } from './oracle';
 import type { Counterfactual, CounterfactualTarget } from './types';
+import { pacer, type Pause } from '../pacing';
 
 /** The options a user can set (settings, CLI); the registry declares the method with this schema. */
 export const GRADIENT_COUNTERFACTUAL_OPTIONS = {
@@ -42,6 +43,8 @@ export interface GradientCounterfactualOptions {
   /** Accepted for symmetry with the sampling methods: the optimisation is deterministic. */
   seed?: number;
   signal?: AbortSignal;
+  /** Awaited between steps by gradientCounterfactualOn, so a cancel or a newer request gets in (pacing.ts). */
+  pause?: Pause;
 }
 
 /**
@@ -91,17 +94,32 @@ export async function gradientCounterfactualOn(
   // A step of a small model is a few milliseconds: the hand-over to the other thread would cost more than it saves
   // (a 28×28 digit's search took 1.7× as long split, measured on this machine under load).
   const pays = (view.cost?.macs ?? Infinity) >= SPLIT_MIN_MACS;
-  if (!peer || !explainThreadsPay() || !pays) return gradientCounterfactual(view.scores, view, x, shape, opts);
+  const tick = pacer(opts.pause, opts.signal);
+  if (!peer || !explainThreadsPay() || !pays) {
+    if (!opts.pause) return gradientCounterfactual(view.scores, view, x, shape, opts);
+    return driveSearch(counterfactualSearch(view.scores, view, x, shape, opts), async (step) => {
+      await tick();
+      return laneGradient(view.scores, step);
+    });
+  }
   await peer.ready; // still loading: the search's steps are worth waiting for (see sampledGradientSum)
   // Split 2 + 1, three lanes take as long per step as four would: an odd count gives up its last lane (at
   // 224×224×3, 3 lanes took 11.1 s and 2 lanes 8.4 s for the same counterfactual).
   const lanes = Math.max(1, Math.floor(opts.parallel ?? GRADIENT_COUNTERFACTUAL_OPTIONS.parallel.default));
   const search = counterfactualSearch(view.scores, view, x, shape, { ...opts, parallel: lanes > 1 ? lanes - (lanes % 2) : lanes });
+  return driveSearch(search, async (step) => {
+    await tick();
+    return splitLaneGradient(view.scores, step, peer);
+  });
+}
+
+/** Runs the search, each step's gradient from `gradient`; a failure releases the search's tensors, then rethrows. */
+async function driveSearch(search: Generator<LaneStep, Counterfactual, LaneGradient>, gradient: (step: LaneStep) => Promise<LaneGradient>): Promise<Counterfactual> {
   let r = search.next();
   while (!r.done) {
     let g: LaneGradient;
     try {
-      g = await splitLaneGradient(view.scores, r.value, peer);
+      g = await gradient(r.value);
     } catch (err) {
       search.throw(err);
       throw err;

@@ -12,6 +12,7 @@
 import type { Descriptor, OptionValues } from '../../../shared/descriptors';
 import { XaiLensError } from '../../errors';
 import { scaledSamples } from '../budget';
+import type { Pause } from '../pacing';
 import type { ImageShape, ModelView } from '../types';
 import { gradientCounterfactualOn, GRADIENT_COUNTERFACTUAL_OPTIONS } from './gradient';
 import { growingSpheres, GROWING_SPHERES_OPTIONS } from './growingSpheres';
@@ -26,6 +27,8 @@ export interface CounterfactualRequest {
   options: OptionValues;
   seed?: number;
   signal?: AbortSignal;
+  /** Awaited between the search's steps, so a cancel or a newer request gets in (pacing.ts). */
+  pause?: Pause;
 }
 
 export interface CounterfactualMethodSpec extends Descriptor {
@@ -44,7 +47,7 @@ export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
     usesGradients: true,
     options: GRADIENT_COUNTERFACTUAL_OPTIONS,
     secondThread: true,
-    run: (m, r) => gradientCounterfactualOn(m, r.image, r.shape, { ...r.options, target: r.target, seed: r.seed, signal: r.signal }),
+    run: (m, r) => gradientCounterfactualOn(m, r.image, r.shape, { ...r.options, target: r.target, seed: r.seed, signal: r.signal, pause: r.pause }),
   },
   {
     id: 'growing-spheres',

@@ -73,7 +73,7 @@ export const smoothGrad = gradientExplainer({
       const noise = new Float32Array(size * h * w * c);
       for (let i = 0; i < noise.length; i++) noise[i] = rng.gaussian() * sigma;
       return tf.tidy(() => tf.add(x, tf.tensor4d(noise, [size, h, w, c])) as tf.Tensor4D);
-    }, req.signal);
+    }, req.signal, req.pause);
     const map = tf.tidy(() => channelSum(tf.div(sum, n)));
     sum.dispose();
     return { map, scores: { samples: n, sigma, batch, ...(note ? { note } : {}) } };
@@ -102,7 +102,7 @@ export const integratedGradients = gradientExplainer({
     const sum = await sampledGradientSum(view, steps, batch, req.target, (s, size) => tf.tidy(() => {
       const alphas = tf.reshape(tf.tensor1d(Array.from({ length: size }, (_, i) => (s + i + 0.5) / steps)), [size, 1, 1, 1]);
       return tf.add(baseline, tf.mul(alphas, diff)) as tf.Tensor4D;
-    }), req.signal);
+    }), req.signal, req.pause);
     let ends: Float32Array | Int32Array | Uint8Array = new Float32Array(2);
     let total = 0;
     const map = tf.tidy(() => {

@@ -13,6 +13,7 @@ import type { Attribution, Explainer } from '../types';
 import { checkAborted, optionsOf } from './common';
 import { flatProbabilitiesOf } from '../flatProbabilities';
 import { costOf, forwardBatchOf, inputBatch, scaledSamples } from '../budget';
+import { pacer } from '../pacing';
 
 export const lime: Explainer = {
   id: 'lime',
@@ -55,8 +56,9 @@ export const lime: Explainer = {
     // One buffer for every batch: at 224×224×3 a batch is tens of MB, and a fresh one per batch costs more than
     // filling it.
     const images = new Float32Array(Math.min(batch, samples) * per);
+    const tick = pacer(req.pause, req.signal);
     for (let s = 0; s < samples; s += batch) {
-      checkAborted(req.signal);
+      await tick();
       const n = Math.min(batch, samples - s);
       for (let i = 0; i < n; i++) {
         const m = masks.subarray((s + i) * d, (s + i + 1) * d);

@@ -9,12 +9,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { explainThreadsPay, SPLIT_MIN_MACS } from '../../parallel/replica';
 import type { ModelView } from '../types';
-import { checkAborted, gradientSum, inChunks } from './common';
+import { pacer, type Pause } from '../pacing';
+import { checkAborted, gradientSum } from './common';
 
 /**
  * Σ over `n` samples of ∂y_target/∂x, [1, h, w, c]. `samples(start, size)` makes samples start … start + size − 1 and
  * is called in order, so a seeded generator draws the same samples whichever thread gets them. Without a second
- * thread this is the one-thread computation, chunk by chunk, unchanged.
+ * thread this is the one-thread computation, chunk by chunk, unchanged. `pause` is awaited between rounds (pacing.ts).
  */
 export async function sampledGradientSum(
   view: ModelView,
@@ -23,20 +24,21 @@ export async function sampledGradientSum(
   target: number,
   samples: (start: number, size: number) => tf.Tensor4D,
   signal?: AbortSignal,
+  pause?: Pause,
 ): Promise<tf.Tensor4D> {
   const local = (s: number, size: number) => tf.tidy(() => gradientSum(view, samples(s, size), target));
-  const peer = view.secondThread;
-  if (!peer || !explainThreadsPay()) return tf.tidy(() => tf.sum(inChunks(n, batch, local), 0, true) as tf.Tensor4D);
+  const peer = explainThreadsPay() ? view.secondThread : undefined;
   // A costly model's samples take seconds on one thread, the second thread about 0.6 s to load: waiting for it pays
   // back (SmoothGrad at 224×224×3: ~10 s alone, ~6 s split).
-  if ((view.cost?.macs ?? 0) >= SPLIT_MIN_MACS) await peer.ready;
+  if (peer && (view.cost?.macs ?? 0) >= SPLIT_MIN_MACS) await peer.ready;
+  const tick = pacer(pause, signal);
   const parts: tf.Tensor[] = [];
   try {
     for (let s = 0; s < n; s += 2 * batch) {
-      // Between rounds the event loop has turned (the await below), so a cancel has arrived: no further half is sent.
-      checkAborted(signal);
+      // Between rounds the event loop has turned (the awaits here), so a cancel has arrived: no further half is sent.
+      await tick();
       const size = Math.min(2 * batch, n - s);
-      if (size < 2 || !peer.available()) {
+      if (!peer || size < 2 || !peer.available()) {
         for (let c = s; c < s + size; c += batch) parts.push(local(c, Math.min(batch, s + size - c)));
         continue;
       }
