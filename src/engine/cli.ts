@@ -44,7 +44,7 @@ const COMMANDS: Record<string, Command> = {
     options: {
       model: { type: 'string' }, data: { type: 'string' }, epochs: { type: 'string' }, out: { type: 'string' },
       'batch-size': { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, ...schemaFlags(ARCHITECTURES.map((a) => a.options)),
-      'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' },
+      'val-fraction': { type: 'string' }, limit: { type: 'string' }, augment: { type: 'boolean' }, 'no-augment': { type: 'boolean' },
       schedule: { type: 'string' }, threads: { type: 'string' }, resume: { type: 'boolean' }, preset: { type: 'string' }, ...backendOpt, ...jsonOpt,
     },
     run: trainCommand,
@@ -100,7 +100,7 @@ const COMMANDS: Record<string, Command> = {
     options: {
       from: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' }, epochs: { type: 'string' }, 'head-epochs': { type: 'string' },
       lr: { type: 'string' }, freeze: { type: 'string' }, attention: { type: 'string' }, 'input-size': { type: 'string' }, 'batch-size': { type: 'string' },
-      seed: { type: 'string' }, 'val-fraction': { type: 'string' }, limit: { type: 'string' }, 'no-augment': { type: 'boolean' }, threads: { type: 'string' },
+      seed: { type: 'string' }, 'val-fraction': { type: 'string' }, limit: { type: 'string' }, augment: { type: 'boolean' }, 'no-augment': { type: 'boolean' }, threads: { type: 'string' },
       ...schemaFlags(ATTENTIONS.map((a) => a.options)), ...backendOpt, ...jsonOpt,
     },
     run: finetuneCommand,

@@ -19,7 +19,7 @@ export interface TrainTaskDefinition {
   from?: string;
   epochs?: number;
   lr?: number;
-  /** false: no augmentation (`--no-augment`). Default true. */
+  /** Augmentation while training (`--augment` / `--no-augment`). Default: on for train, off for finetune. */
   augment?: boolean;
   /** Run folder; default `xai-lens-runs/<model>-<data>-<time>`. */
   out?: string;
@@ -80,7 +80,7 @@ export function taskCliArgs(def: TrainTaskDefinition & { out: string }): string[
   if (def.limit !== undefined) args.push('--limit', String(def.limit));
   if (def.attention !== undefined) args.push('--attention', def.attention);
   if (def.freeze !== undefined) args.push('--freeze', def.freeze);
-  if (def.augment === false) args.push('--no-augment');
+  if (def.augment !== undefined) args.push(def.augment ? '--augment' : '--no-augment');
   args.push('--out', def.out, '--json');
   return args;
 }

@@ -154,6 +154,11 @@ describe('the xaiLens task definition', () => {
       taskCliArgs({ type: 'xaiLens', command: 'finetune', data: 'photos', attention: 'cbam', freeze: 'backbone', out: 'o' }),
       ['finetune', '--from', 'default', '--data', 'photos', '--attention', 'cbam', '--freeze', 'backbone', '--out', 'o', '--json'],
     );
+    assert.deepEqual(
+      taskCliArgs({ type: 'xaiLens', command: 'finetune', data: 'photos', augment: true, out: 'o' }),
+      ['finetune', '--from', 'default', '--data', 'photos', '--augment', '--out', 'o', '--json'],
+      'augmentation asked for explicitly (finetune runs without it by default)',
+    );
     const at = new Date('2026-11-30T19:05:07.123Z');
     assert.equal(defaultRunFolder({ type: 'xaiLens', command: 'train', model: 'se-mobilenetv2', data: 'data/My Digits/' }, at), 'xai-lens-runs/se-mobilenetv2-My_Digits-2026-11-30-19-05-07');
     assert.equal(defaultRunFolder({ type: 'xaiLens', command: 'finetune', from: '/m/run1', data: 'mnist' }, at), 'xai-lens-runs/finetune-run1-mnist-2026-11-30-19-05-07');

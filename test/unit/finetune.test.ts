@@ -18,6 +18,7 @@ import { stageFolder } from '../../src/engine/io/stagedFolder';
 import { decodeImage, encodePng } from '../../src/engine/image/decode';
 import { getArchitecture, ARCHITECTURES, ATTENTIONS } from '../../src/engine/models/zoo';
 import { defaultHeadEpochs, freezePlan, parseInputSize, rebuildForInput, replaceHead, stagePrefixes } from '../../src/engine/training/finetune';
+import { FINETUNE_LEARNING_RATE } from '../../src/engine/cli/finetune';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import type { ModelCard } from '../../src/engine/modelCard';
 import type { MistakesReport } from '../../src/engine/mistakes';
@@ -79,6 +80,8 @@ describe('fine-tuning', function () {
     assert.equal(card.finetune?.base.datasetHash, (await readModelCard(defaultModelDir()))!.dataset.hash);
     assert.deepEqual(card.finetune?.recipe.inputSize, [28, 28, 1]);
     assert.equal(card.finetune?.recipe.headEpochs, 1);
+    assert.equal(card.finetune?.recipe.learningRate, FINETUNE_LEARNING_RATE);
+    assert.equal(card.finetune?.recipe.augmentation, null, 'no augmentation unless --augment');
     assert.equal(card.dataset.validation + card.dataset.train, 360, 'a validation split is held out');
     assert.ok(card.dataset.validation >= 30);
   });
@@ -146,6 +149,8 @@ describe('fine-tuning', function () {
     r = await cli('finetune', '--from', 'default', '--data', bad, '--out', join(tmp.dir, 'x1'));
     assert.deepEqual(errors(r), [`xai-lens: ${bad}: class folder 'empty' has no .png/.jpg/.jpeg images`]);
     assert.ok(!existsSync(join(tmp.dir, 'x1')), 'no model folder for a failed run');
+    r = await cli('finetune', '--from', 'default', '--data', shapes, '--augment', '--no-augment', '--out', join(tmp.dir, 'x1'));
+    assert.deepEqual([r.code, errors(r)], [2, ['xai-lens: --augment and --no-augment contradict each other']]);
 
     // Mixed: the shapes at 28×28 gray, some at 40×40 RGB, two corrupt files.
     const mixed = join(tmp.dir, 'mixed');

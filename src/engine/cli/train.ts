@@ -52,13 +52,15 @@ export async function trainCommand(values: Values, _positionals: string[], io: I
   }
 
   // A good model already in --out is replaced only by a complete one (a resume continues in place).
+  if (values.augment && values['no-augment']) throw new XaiLensError('--augment and --no-augment contradict each other');
   const out = values.resume ? undefined : stageFolder(outDir);
   const runDir = out?.dir ?? outDir;
   const sigint = abortOnSigint(io);
   try {
     const result = await reportRun(train({
       architecture: arch.id, dataSpec: spec, train: trainDs, validation, test, outDir: runDir, epochs, batchSize, learningRate, modelOptions, seed,
-      augmentation: values['no-augment'] ? false : preset.augmentation, plateau: preset.plateau,
+      augmentation: values['no-augment'] ? false : preset.augmentation, // --augment: the default, accepted for symmetry with finetune
+      plateau: preset.plateau,
       schedule: schedule as LearningRateSchedule, warmupEpochs: preset.warmupEpochs, threads,
       earlyStoppingPatience: preset.earlyStoppingPatience, resume: Boolean(values.resume), backend: backend.description,
       resumeLearningRate: values.resume && values.lr !== undefined ? learningRate : undefined,

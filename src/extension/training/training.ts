@@ -66,8 +66,11 @@ async function pickDataset(): Promise<string | undefined> {
   return uris?.[0]?.fsPath;
 }
 
-/** Epochs, learning rate and augmentation; undefined when the user cancels a pick. */
-async function pickRecipe(defaultEpochs: number): Promise<Pick<TrainTaskDefinition, 'epochs' | 'lr' | 'augment'> | undefined> {
+/**
+ * Epochs, learning rate and augmentation; undefined when the user cancels a pick. The command's own default comes
+ * first in each list (augmentation: on for train, off for finetune) and is left out of the task definition.
+ */
+async function pickRecipe(defaultEpochs: number, augmentByDefault: boolean): Promise<Pick<TrainTaskDefinition, 'epochs' | 'lr' | 'augment'> | undefined> {
   const epochs = await pickValue<number>(
     'XAI Lens: epochs',
     [...[1, 3, 5, 10, 20].map((n): Choice<number> => ({ label: String(n), description: n === defaultEpochs ? 'suggested' : undefined, value: n })), { label: 'Other…', custom: true }],
@@ -84,12 +87,15 @@ async function pickRecipe(defaultEpochs: number): Promise<Pick<TrainTaskDefiniti
     { prompt: 'Learning rate (Adam)', parse: (s) => (Number(s) > 0 && Number.isFinite(Number(s)) ? Number(s) : undefined), error: 'a positive number' },
   );
   if (lr === undefined) return undefined;
-  const augment = await pickValue<boolean>('XAI Lens: augmentation', [
+  const choices: Choice<boolean>[] = [
     { label: 'On', description: 'rotation ±12°, translation ±2 px, elastic distortion on 30 % of images', value: true },
     { label: 'Off', value: false },
-  ]);
+  ];
+  if (!augmentByDefault) choices.reverse();
+  choices[0].description = `${choices[0].description ? `${choices[0].description} · ` : ''}default`;
+  const augment = await pickValue<boolean>('XAI Lens: augmentation', choices);
   if (augment === undefined) return undefined;
-  return { epochs, ...(lr === null ? {} : { lr }), ...(augment ? {} : { augment: false }) };
+  return { epochs, ...(lr === null ? {} : { lr }), ...(augment === augmentByDefault ? {} : { augment }) };
 }
 
 export function registerTraining(context: vscode.ExtensionContext, deps: TrainingDeps): TrainingApi {
@@ -144,7 +150,7 @@ export function registerTraining(context: vscode.ExtensionContext, deps: Trainin
     if (data && !statSync(data).isDirectory()) data = undefined;
     data ??= await pickDataset();
     if (!data) return undefined;
-    const recipe = await pickRecipe(5);
+    const recipe = await pickRecipe(5, false);
     if (!recipe) return undefined;
     return runTask({ ...recipe, type: TASK_TYPE, command: 'finetune', from: from === deps.bundledModelDir ? 'default' : from, data: relativeData(data) });
   };
@@ -161,7 +167,7 @@ export function registerTraining(context: vscode.ExtensionContext, deps: Trainin
       if (!model) return undefined;
       const data = await pickDataset();
       if (!data) return undefined;
-      const recipe = await pickRecipe(10);
+      const recipe = await pickRecipe(10, true);
       if (!recipe) return undefined;
       return runTask({ ...recipe, type: TASK_TYPE, command: 'train', model, data: relativeData(data) });
     }),
