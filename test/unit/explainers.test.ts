@@ -11,6 +11,8 @@ import { ARCHITECTURES } from '../../src/engine/models/zoo';
 import type { ExplainRequest, ImageShape } from '../../src/engine/explain/types';
 import { argmax as argmaxAt } from '../../src/engine/inference';
 import { optionsFor } from './helpers';
+import { getCounterfactualMethod } from '../../src/engine/explain/counterfactuals/registry';
+import { resolveOptions } from '../../src/engine/options';
 
 /** Ends a symbolic graph with a Dense of known weights and a softmax Activation (so the view finds the logits). */
 function classifier(input: tf.SymbolicTensor, features: tf.SymbolicTensor, kernel: number[][], bias?: number[], prefix = 'head'): tf.LayersModel {
@@ -207,6 +209,51 @@ describe('explainers', function () {
     const clash = classifier(input, backbone.apply(input) as tf.SymbolicTensor, Array.from({ length: 10 }, () => [1, -1]), undefined, 'x');
     clash.layers[clash.layers.length - 2].name = 'logits'; // same name as the backbone's classifier layer
     assert.throws(() => createModelView(clash), /layer name "logits" is used 2 times across the model and its nested models/);
+  });
+
+  it('the long methods give way between batches: pause runs there, and a cancel seen there stops the method', async () => {
+    const view = createModelView(squareModel());
+    // Each model call takes 60 ms, longer than the 50 ms a method runs before it gives way (pacing.ts).
+    const busy = (ms: number) => {
+      const end = performance.now() + ms;
+      while (performance.now() < end);
+    };
+    const slow = new Proxy(view, {
+      get(target, key) {
+        const v = Reflect.get(target, key, target) as unknown;
+        if (typeof v !== 'function') return v;
+        const f = v as (...args: unknown[]) => unknown;
+        return ['probabilities', 'flatProbabilities', 'scores'].includes(String(key)) ? (...args: unknown[]) => (busy(60), f.apply(target, args)) : f.bind(target);
+      },
+    });
+    const x = squareImage();
+    const options: Record<string, Record<string, unknown>> = {
+      lime: { samples: 8, batch: 2, segments: 4 }, scorecam: { batch: 1, maps: 0 }, smoothgrad: { samples: 4, batch: 1 }, ig: { steps: 4, batch: 1 },
+    };
+    const before = tf.memory().numTensors;
+    for (const [id, opts] of Object.entries(options)) {
+      const controller = new AbortController();
+      let pauses = 0;
+      const pause = async () => {
+        pauses++;
+        controller.abort();
+      };
+      await assert.rejects(getExplainer(id).explain(slow, { ...request(x, [8, 8, 1], 0, 'features', opts), signal: controller.signal, pause }), /cancelled/, id);
+      assert.equal(pauses, 1, id);
+      assert.equal(tf.memory().numTensors, before, `${id} left tensors behind when cancelled`);
+    }
+    const controller = new AbortController();
+    let pauses = 0;
+    const cf = getCounterfactualMethod('gradient');
+    await assert.rejects(cf.run(slow, {
+      image: x, shape: [8, 8, 1], target: 'any', options: resolveOptions(cf.options, { maxIterations: 20, searchSteps: 1 }, 'gradient'), signal: controller.signal,
+      pause: async () => {
+        pauses++;
+        controller.abort();
+      },
+    }) as Promise<unknown>, /cancelled/, 'gradient counterfactual');
+    assert.equal(pauses, 1);
+    assert.equal(tf.memory().numTensors, before, 'the counterfactual left tensors behind when cancelled');
   });
 
   it('leaks no tensors over 100 calls of every method', async () => {

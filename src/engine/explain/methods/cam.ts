@@ -9,7 +9,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Attribution, Explainer, ExplainRequest, ModelView, ResolvedOptions } from '../types';
 import type { Descriptor } from '../../../shared/descriptors';
-import { checkAborted, classScore, imageTensor, inChunks, optionsOf } from './common';
+import { checkAborted, classScore, imageTensor, optionsOf } from './common';
+import { pacer } from '../pacing';
 import { forwardBatchOf, inputBatch } from '../budget';
 
 interface CamInputs {
@@ -25,7 +26,8 @@ interface CamInputs {
   report: (extra: Record<string, unknown>) => void;
 }
 
-type Weighting = (inp: CamInputs) => tf.Tensor1D;
+/** Per-channel weights; async so a long weighting (Score-CAM's masked inputs) can give way between batches. */
+type Weighting = (inp: CamInputs) => Promise<tf.Tensor1D>;
 
 function activationsAndGrads(view: ModelView, req: ExplainRequest, x: tf.Tensor4D, withGrads: boolean): { a: tf.Tensor3D; g?: tf.Tensor3D } {
   const [h, w, k] = view.layerShape(req.layer);
@@ -48,16 +50,25 @@ function camExplainer(descriptor: Descriptor, usesGradients: boolean, weighting:
       const [H, W] = req.shape;
       let weights: Float32Array = new Float32Array(0);
       const extra: Record<string, unknown> = {};
-      const [layerMap, heat] = tf.tidy(() => {
-        const x = imageTensor(req);
-        const { a, g } = activationsAndGrads(view, req, x, usesGradients);
-        const wts = weighting({ view, req, options, x, activations: a, grads: g, report: (e) => Object.assign(extra, e) });
+      const x = imageTensor(req);
+      const held: tf.Tensor[] = [x];
+      let layerMap: tf.Tensor2D;
+      let heat: tf.Tensor2D;
+      try {
+        const { a, g } = tf.tidy(() => activationsAndGrads(view, req, x, usesGradients));
+        held.push(a, ...(g ? [g] : []));
+        const wts = await weighting({ view, req, options, x, activations: a, grads: g, report: (e) => Object.assign(extra, e) });
+        held.push(wts);
         weights = wts.dataSync() as Float32Array;
-        const cam = tf.relu(tf.sum(tf.mul(a, wts), -1)) as tf.Tensor2D;
-        const [h, w] = cam.shape;
-        const up = tf.image.resizeBilinear(tf.reshape(cam, [1, h, w, 1]) as tf.Tensor4D, [H, W]);
-        return [cam, tf.reshape(up, [H, W])];
-      });
+        [layerMap, heat] = tf.tidy(() => {
+          const cam = tf.relu(tf.sum(tf.mul(a, wts), -1)) as tf.Tensor2D;
+          const [h, w] = cam.shape;
+          const up = tf.image.resizeBilinear(tf.reshape(cam, [1, h, w, 1]) as tf.Tensor4D, [H, W]);
+          return [cam, tf.reshape(up, [H, W]) as tf.Tensor2D];
+        });
+      } finally {
+        tf.dispose(held);
+      }
       const [h, w] = layerMap.shape;
       const result: Attribution = {
         method: descriptor.id,
@@ -80,11 +91,11 @@ function camExplainer(descriptor: Descriptor, usesGradients: boolean, weighting:
 
 export const gradCam = camExplainer({
   id: 'gradcam', label: 'Grad-CAM', description: 'Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient', options: {},
-}, true, ({ grads }) => tf.mean(grads!, [0, 1]) as tf.Tensor1D);
+}, true, async ({ grads }) => tf.mean(grads!, [0, 1]) as tf.Tensor1D);
 
 export const gradCamPlusPlus = camExplainer({
   id: 'gradcampp', label: 'Grad-CAM++', description: 'Grad-CAM++ (Chattopadhay et al. 2018): higher-order gradient weights', options: {},
-}, true, ({ activations, grads }) => {
+}, true, async ({ activations, grads }) => tf.tidy(() => {
   const g = grads!;
   const g2 = tf.square(g);
   const g3 = tf.mul(g2, g);
@@ -92,7 +103,7 @@ export const gradCamPlusPlus = camExplainer({
   const denom = tf.add(tf.mul(g2, 2), tf.mul(sumA, g3));
   const alpha = tf.where(tf.notEqual(g, 0), tf.div(g2, tf.add(denom, 1e-7)), tf.zerosLike(g));
   return tf.sum(tf.mul(alpha, tf.relu(g)), [0, 1]) as tf.Tensor1D;
-});
+}));
 
 export const scoreCam = camExplainer({
   id: 'scorecam', label: 'Score-CAM', description: 'Score-CAM (Wang et al. 2020): channels weighted by the score of the input they mask',
@@ -103,7 +114,7 @@ export const scoreCam = camExplainer({
       description: 'most activation maps scored, those that vary most over the image (the rest weigh 0); 0 = every channel',
     },
   },
-}, false, ({ view, req, options, x, activations, report }) => {
+}, false, async ({ view, req, options, x, activations, report }) => {
   const [H, W] = req.shape;
   const [, , k] = activations.shape;
   const batch = inputBatch(req.shape, options.batch as number);
@@ -115,28 +126,37 @@ export const scoreCam = camExplainer({
   const selected = channels ? tf.gather(activations, channels, 2) : activations;
   // Each channel, upsampled and min-max normalised, masks the input. Built per chunk: all 1280 maps of a
   // MobileNetV2 at 224×224 would take 257 MB per copy.
-  const base = classScore(view.probabilities(tf.zerosLike(x)), req.target);
+  const base = tf.tidy(() => classScore(view.probabilities(tf.zerosLike(x)), req.target));
   const valid: tf.Tensor[] = [];
-  const probs = inChunks(m, batch, (s, n) =>
-    tf.tidy(() => {
-      const up = tf.image.resizeBilinear(tf.expandDims(tf.slice(selected, [0, 0, s], [-1, -1, n]), 0) as tf.Tensor4D, [H, W]);
-      const lo = tf.min(up, [0, 1, 2], true);
-      const range = tf.sub(tf.max(up, [0, 1, 2], true), lo);
-      valid.push(tf.keep(tf.cast(tf.greater(tf.reshape(range, [n]), 1e-12), 'float32')));
-      const masks = tf.reshape(tf.transpose(tf.div(tf.sub(up, lo), tf.maximum(range, 1e-12)), [3, 1, 2, 0]), [n, H, W, 1]);
-      return classScore(view.probabilities(tf.mul(x, masks) as tf.Tensor4D), req.target); // masks broadcast over channels
-    }),
-  );
-  report({ maps: m, ...(channels ? { channels: k, mapsChosenBy: 'spatial variance' } : {}), batch, forwardBatch: forwardBatchOf(view) });
-  // Channels whose map is constant carry no spatial information: weight 0.
-  const v = tf.concat(valid, 0);
-  valid.forEach((t) => t.dispose());
-  const w = tf.mul(tf.sub(probs, base), v) as tf.Tensor1D;
-  if (!channels) return w;
-  const full = new Float32Array(k);
-  const wv = w.dataSync();
-  channels.forEach((c, i) => (full[c] = wv[i]));
-  return tf.tensor1d(full);
+  const parts: tf.Tensor[] = [];
+  const tick = pacer(req.pause, req.signal);
+  try {
+    for (let s = 0; s < m; s += batch) {
+      await tick();
+      const n = Math.min(batch, m - s);
+      parts.push(tf.tidy(() => {
+        const up = tf.image.resizeBilinear(tf.expandDims(tf.slice(selected, [0, 0, s], [-1, -1, n]), 0) as tf.Tensor4D, [H, W]);
+        const lo = tf.min(up, [0, 1, 2], true);
+        const range = tf.sub(tf.max(up, [0, 1, 2], true), lo);
+        valid.push(tf.keep(tf.cast(tf.greater(tf.reshape(range, [n]), 1e-12), 'float32')));
+        const masks = tf.reshape(tf.transpose(tf.div(tf.sub(up, lo), tf.maximum(range, 1e-12)), [3, 1, 2, 0]), [n, H, W, 1]);
+        return classScore(view.probabilities(tf.mul(x, masks) as tf.Tensor4D), req.target); // masks broadcast over channels
+      }));
+    }
+    report({ maps: m, ...(channels ? { channels: k, mapsChosenBy: 'spatial variance' } : {}), batch, forwardBatch: forwardBatchOf(view) });
+    return tf.tidy(() => {
+      // Channels whose map is constant carry no spatial information: weight 0.
+      const w = tf.mul(tf.sub(tf.concat(parts, 0), base), tf.concat(valid, 0)) as tf.Tensor1D;
+      if (!channels) return w;
+      const full = new Float32Array(k);
+      const wv = w.dataSync();
+      channels.forEach((c, i) => (full[c] = wv[i]));
+      return tf.tensor1d(full);
+    });
+  } finally {
+    tf.dispose([base, ...parts, ...valid]);
+    if (selected !== activations) selected.dispose();
+  }
 });
 
 /** The `count` channels of [h, w, K] activations with the largest variance over positions, in channel order. */

@@ -40,12 +40,3 @@ export function checkAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new XaiLensError('cancelled');
 }
 
-/** Runs `f` on consecutive chunks of `n` items and concatenates the results along axis 0. */
-export function inChunks(n: number, chunk: number, f: (start: number, size: number) => tf.Tensor): tf.Tensor {
-  const parts: tf.Tensor[] = [];
-  for (let s = 0; s < n; s += chunk) parts.push(f(s, Math.min(chunk, n - s)));
-  if (parts.length === 1) return parts[0];
-  const out = tf.concat(parts, 0);
-  parts.forEach((p) => p.dispose());
-  return out;
-}
