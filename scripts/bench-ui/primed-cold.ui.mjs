@@ -27,7 +27,8 @@ export default async function ({ page, workspace, repoRoot, log }) {
   await md.waitFor({ timeout: 60_000 });
   await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'digit-primed.png' }).first().waitFor({ timeout: 60_000 });
   await md.click();
-  await page.locator('.monaco-editor .view-lines', { hasText: 'Markdown heading' }).first().waitFor();
+  // The preview commands show only while a Markdown editor has focus (an empty editor group may hold it otherwise).
+  await page.locator('.monaco-editor .view-lines', { hasText: 'Markdown heading' }).first().click();
 
   const tMd = await runCommand(page, 'Markdown: Open Preview to the Side');
   let shownAt;

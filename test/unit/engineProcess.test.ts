@@ -40,13 +40,17 @@ describe('engine process', function () {
 
   it('explains an image with every requested method and reports progress', async () => {
     const progress: ProgressParams[] = [];
-    const partials: number[] = [];
+    const partials: string[] = [];
     const r = await client.request(
       'engine/explain',
       { modelDir: defaultModelDir(), imagePath: digit, methods: ['gradcam', 'scorecam', 'lime'], counterfactual: 'none', methodOptions: { lime: { samples: 100 } } },
-      { onProgress: (p) => progress.push(p), onPartial: (p) => partials.push(p.methods.length) },
+      { onProgress: (p) => progress.push(p), onPartial: (p) => partials.push(p.methods.map((m) => `${m.method}${m.metrics ? '+metrics' : ''}`).join(' ')) },
     );
-    assert.deepEqual(partials, [1, 2, 3], 'a partial result after each method');
+    assert.deepEqual(
+      partials,
+      ['gradcam', 'gradcam+metrics', 'gradcam+metrics scorecam+metrics', 'gradcam+metrics scorecam+metrics lime+metrics'],
+      'the first map at once, then a partial result after each method with its metrics',
+    );
     assert.equal(r.prediction.label, 7);
     assert.equal(r.target, 7);
     assert.deepEqual(r.methods.map((m) => m.method), ['gradcam', 'scorecam', 'lime']);

@@ -103,12 +103,16 @@ export async function explainImage(view: ModelViewImpl, image: Float32Array, opt
     const a = await method.explain(view, { image, shape, target, layer, options: opts.methodOptions?.[method.id], seed: opts.seed, signal: opts.signal, pause: opts.beforeStep });
     attributions.push(a);
     if (typeof a.scores?.note === 'string') notes.push(a.scores.note);
+    const partial = () => ({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics }, skipped: [...skipped] });
+    // The first map is what a panel waits for: it goes out before its metrics, whose first forward passes at new
+    // batch shapes cost ONNX Runtime a few hundred milliseconds in a fresh process.
+    if (attributions.length === 1 && opts.metrics !== false) opts.onPartial?.(partial());
     if (opts.metrics !== false) {
       const f = faithfulness(view.probabilities, image, shape, a.heatmap, target, { seed: opts.seed });
       metrics[method.id] = { ...f, clarity: clarity(a.heatmap) };
     }
     opts.onStep?.(++done, total, method.id);
-    opts.onPartial?.({ prediction: { label, probabilities }, target, layer, attributions: [...attributions], metrics: { ...metrics }, skipped: [...skipped] });
+    opts.onPartial?.(partial());
   }
   await new Promise((r) => setImmediate(r));
   if (opts.counterfactual && opts.counterfactual !== 'none') await opts.beforeStep?.();
