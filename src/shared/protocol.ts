@@ -236,7 +236,10 @@ export interface LoadModelArtifactsParams {
   weightData: string;
 }
 
-/** The explanation so far (prediction and the methods finished), sent after each method so panels paint early; the first method's map also goes once before its metrics. */
+/**
+ * The explanation so far (prediction and the methods finished), sent after each method so panels paint early; the
+ * first method's map also goes once before its metrics.
+ */
 export interface PartialResultParams {
   token: string;
   result: ExplainResultPayload;
