@@ -242,18 +242,20 @@ describe('explainers', function () {
       assert.equal(pauses, 1, id);
       assert.equal(tf.memory().numTensors, before, `${id} left tensors behind when cancelled`);
     }
-    const controller = new AbortController();
-    let pauses = 0;
-    const cf = getCounterfactualMethod('gradient');
-    await assert.rejects(cf.run(slow, {
-      image: x, shape: [8, 8, 1], target: 'any', options: resolveOptions(cf.options, { maxIterations: 20, searchSteps: 1 }, 'gradient'), signal: controller.signal,
-      pause: async () => {
-        pauses++;
-        controller.abort();
-      },
-    }) as Promise<unknown>, /cancelled/, 'gradient counterfactual');
-    assert.equal(pauses, 1);
-    assert.equal(tf.memory().numTensors, before, 'the counterfactual left tensors behind when cancelled');
+    for (const [id, opts] of [['gradient', { maxIterations: 20, searchSteps: 1 }], ['growing-spheres', { samplesPerLayer: 4 }]] as const) {
+      const controller = new AbortController();
+      let pauses = 0;
+      const cf = getCounterfactualMethod(id);
+      await assert.rejects(cf.run(slow, {
+        image: x, shape: [8, 8, 1], target: 'any', options: resolveOptions(cf.options, opts, id), signal: controller.signal,
+        pause: async () => {
+          pauses++;
+          controller.abort();
+        },
+      }) as Promise<unknown>, /cancelled/, `${id} counterfactual`);
+      assert.equal(pauses, 1, id);
+      assert.equal(tf.memory().numTensors, before, `the ${id} counterfactual left tensors behind when cancelled`);
+    }
   });
 
   it('leaks no tensors over 100 calls of every method', async () => {

@@ -22,6 +22,7 @@ import type { ImageShape } from '../types';
 import type { ProbabilitySource } from '../flatProbabilities';
 import { checkAbort, checkInput, checkTarget, counterfactualOf, isEnemy, l2dist, Oracle } from './oracle';
 import type { Counterfactual, CounterfactualTarget } from './types';
+import { pacer, type Pause } from '../pacing';
 
 /** The options a user can set (settings, CLI); the registry declares the method with this schema. */
 export const GROWING_SPHERES_OPTIONS = {
@@ -68,6 +69,8 @@ export interface GrowingSpheresOptions {
   batchSize?: number;
   seed?: number;
   signal?: AbortSignal;
+  /** Awaited between model calls by growingSpheresPaced, so a cancel or a newer request gets in (pacing.ts). */
+  pause?: Pause;
 }
 
 interface Enemy {
@@ -164,14 +167,16 @@ class Search {
     return this.scratch.subarray(0, m * this.d);
   }
 
-  enemyMask(data: Float32Array, m: number): Uint8Array {
+  /** Which of m images are enemies. Yields first: each model call is a point where the search may give way. */
+  *enemyMask(data: Float32Array, m: number): Generator<void, Uint8Array, void> {
+    yield;
     const labels = this.oracle.labels(data, m);
     return Uint8Array.from(labels, (l) => (isEnemy(l, this.original, this.target) ? 1 : 0));
   }
 
   /** The closest enemy among m samples, or undefined. */
-  closest(data: Float32Array, m: number): Enemy | undefined {
-    const enemy = this.enemyMask(data, m);
+  *closest(data: Float32Array, m: number): Generator<void, Enemy | undefined, void> {
+    const enemy = yield* this.enemyMask(data, m);
     let best = -1;
     let bestDist = Infinity;
     for (let i = 0; i < m; i++) {
@@ -182,9 +187,9 @@ class Search {
     return best < 0 ? undefined : { point: data.slice(best * this.d, (best + 1) * this.d), dist: bestDist };
   }
 
-  layer(r0: number, r1: number): Enemy | undefined {
+  *layer(r0: number, r1: number): Generator<void, Enemy | undefined, void> {
     const n = this.samples;
-    return this.closest(sampleLayerOn(this.grid, this.x, n, r0, r1, this.rng, this.buffer(n)), n);
+    return yield* this.closest(sampleLayerOn(this.grid, this.x, n, r0, r1, this.rng, this.buffer(n)), n);
   }
 
   /**
@@ -192,27 +197,27 @@ class Search {
    * stopped at the first quarter that holds one: the halving only asks whether there is one, and while the ball is
    * still much larger than the distance to the boundary most samples are enemies.
    */
-  ball(eta: number): Enemy | undefined {
+  *ball(eta: number): Generator<void, Enemy | undefined, void> {
     const chunk = Math.max(1, Math.ceil(this.samples / 4));
     for (let s = 0; s < this.samples; s += chunk) {
       const m = Math.min(chunk, this.samples - s);
-      const found = this.closest(sampleLayerOn(this.grid, this.x, m, 0, eta, this.rng, this.buffer(m)), m);
+      const found = yield* this.closest(sampleLayerOn(this.grid, this.x, m, 0, eta, this.rng, this.buffer(m)), m);
       if (found) return found;
     }
     return undefined;
   }
 
   /** Phase 1 (the paper): halve η while the ball B(x, η) holds enemies, then grow layers outwards from the last empty ball. */
-  searchLayers(maxLayers: number, maxEvaluations: number, eta0: number, layerWidth: number | undefined): Enemy | undefined {
+  *searchLayers(maxLayers: number, maxEvaluations: number, eta0: number, layerWidth: number | undefined): Generator<void, Enemy | undefined, void> {
     const more = () => this.iterations < maxLayers && this.oracle.evaluated + this.samples <= maxEvaluations;
     let eta = eta0;
     let found: Enemy | undefined;
-    let ballEnemy = this.ball(eta);
+    let ballEnemy = yield* this.ball(eta);
     this.iterations++;
     while (ballEnemy && more() && eta > 1e-6) {
       found = ballEnemy;
       eta /= 2;
-      ballEnemy = this.ball(eta);
+      ballEnemy = yield* this.ball(eta);
       this.iterations++;
     }
     if (ballEnemy) return ballEnemy;
@@ -220,14 +225,14 @@ class Search {
     found = undefined;
     const width = layerWidth ?? eta / 4;
     for (let a0 = eta; !found && more(); a0 += width) {
-      found = this.layer(a0, a0 + width);
+      found = yield* this.layer(a0, a0 + width);
       this.iterations++;
     }
     return found ?? bigger;
   }
 
   /** The enemy on the segment x → e closest to x: three grid rounds of 16 → 1/4096 of the way. */
-  bisect(e: Float32Array): Enemy {
+  *bisect(e: Float32Array): Generator<void, Enemy, void> {
     const { x, d } = this;
     const G = 16;
     let lo = 0;
@@ -238,7 +243,7 @@ class Search {
         const t = lo + ((hi - lo) * j) / G;
         for (let k = 0; k < d; k++) buf[(j - 1) * d + k] = x[k] + t * (e[k] - x[k]);
       }
-      const first = this.enemyMask(buf, G - 1).indexOf(1);
+      const first = (yield* this.enemyMask(buf, G - 1)).indexOf(1);
       [lo, hi] = first < 0 ? [lo + ((hi - lo) * (G - 1)) / G, hi] : [lo + ((hi - lo) * first) / G, lo + ((hi - lo) * (first + 1)) / G];
     }
     const point = new Float32Array(d);
@@ -250,9 +255,9 @@ class Search {
    * Phase 2 (HopSkipJump): estimate the boundary normal at the nearest boundary point from the labels of probes
    * around it, step outwards along it, and project back towards x by bisection. Probes and normal live on the grid.
    */
-  refineBoundary(found: Enemy, steps: number): Enemy {
+  *refineBoundary(found: Enemy, steps: number): Generator<void, Enemy, void> {
     const { d, samples: n, rng, grid } = this;
-    let b = this.bisect(found.point);
+    let b = yield* this.bisect(found.point);
     if (b.dist > found.dist) b = found; // the bisection's last point is an enemy, so this is only rounding
     const g = new Float32Array(grid.dim);
     for (let it = 0; it < steps; it++) {
@@ -263,7 +268,7 @@ class Search {
         grid.direction(rng, g);
         grid.apply(b.point, delta, g, probes, i * d);
       }
-      const enemy = this.enemyMask(probes, n);
+      const enemy = yield* this.enemyMask(probes, n);
       let mean = 0;
       for (let i = 0; i < n; i++) mean += enemy[i] ? 1 : -1;
       mean /= n;
@@ -278,9 +283,9 @@ class Search {
       const xi0 = b.dist / Math.sqrt(it + 1);
       const cand = this.buffer(S);
       for (let s = 0; s < S; s++) grid.apply(b.point, xi0 / 2 ** s / norm, normal, cand, s * d);
-      const ok = this.enemyMask(cand, S).indexOf(1);
+      const ok = (yield* this.enemyMask(cand, S)).indexOf(1);
       if (ok < 0) continue;
-      const next = this.bisect(cand.slice(ok * d, (ok + 1) * d));
+      const next = yield* this.bisect(cand.slice(ok * d, (ok + 1) * d));
       if (next.dist < b.dist) b = next;
     }
     return b;
@@ -295,7 +300,7 @@ class Search {
   }
 
   /** `img` with coordinates idx[0..k) put back; the largest k before the first failure that the grids meet. */
-  prefixRevert(img: Float32Array, idx: number[], known: number): Float32Array {
+  *prefixRevert(img: Float32Array, idx: number[], known: number): Generator<void, Float32Array, void> {
     const { x, d } = this;
     const G = 32;
     let lo = known; // reverting idx[0..lo) is known to keep an enemy
@@ -312,7 +317,7 @@ class Search {
         buf.set(img, i * d);
         for (let r = 0; r < ks[i]; r++) buf[i * d + idx[r]] = x[idx[r]];
       }
-      const fail = this.enemyMask(buf, ks.length).indexOf(0);
+      const fail = (yield* this.enemyMask(buf, ks.length)).indexOf(0);
       if (fail < 0) {
         lo = ks[ks.length - 1];
         if (lo === idx.length) break;
@@ -332,10 +337,10 @@ class Search {
    * that revert, again by prefix, the coordinates that can each be reverted on their own (tried a chunk at a time, so
    * memory stays bounded however many coordinates changed).
    */
-  sparsify(point: Float32Array, rounds: number): Float32Array {
+  *sparsify(point: Float32Array, rounds: number): Generator<void, Float32Array, void> {
     const { x, d } = this;
     const chunk = 256;
-    let e = this.prefixRevert(point, this.changed(point), 0);
+    let e = yield* this.prefixRevert(point, this.changed(point), 0);
     this.iterations++;
     for (let round = 0; round < rounds; round++) {
       const idx = this.changed(e);
@@ -348,12 +353,12 @@ class Search {
           buf.set(e, i * d);
           buf[i * d + idx[s + i]] = x[idx[s + i]];
         }
-        const enemy = this.enemyMask(buf, m);
+        const enemy = yield* this.enemyMask(buf, m);
         for (let i = 0; i < m; i++) if (enemy[i] === 1) single.push(idx[s + i]);
       }
       this.iterations++;
       if (single.length === 0) break;
-      e = this.prefixRevert(e, single, 1);
+      e = yield* this.prefixRevert(e, single, 1);
     }
     return e;
   }
@@ -364,6 +369,26 @@ class Search {
  * Returns `found: false` and the input itself when no layer within `maxIterations` holds an enemy.
  */
 export function growingSpheres(probs: ProbabilitySource, x: Float32Array, shape: ImageShape, opts: GrowingSpheresOptions = {}): Counterfactual {
+  const search = growingSpheresSearch(probs, x, shape, opts);
+  let r = search.next();
+  while (!r.done) r = search.next();
+  return r.value;
+}
+
+/** growingSpheres, awaiting `opts.pause` between model calls (every 50 ms at most; pacing.ts). */
+export async function growingSpheresPaced(probs: ProbabilitySource, x: Float32Array, shape: ImageShape, opts: GrowingSpheresOptions = {}): Promise<Counterfactual> {
+  const tick = pacer(opts.pause, opts.signal);
+  const search = growingSpheresSearch(probs, x, shape, opts);
+  let r = search.next();
+  while (!r.done) {
+    await tick();
+    r = search.next();
+  }
+  return r.value;
+}
+
+/** The search, yielding before each model call so a driver can give way there. */
+function* growingSpheresSearch(probs: ProbabilitySource, x: Float32Array, shape: ImageShape, opts: GrowingSpheresOptions): Generator<void, Counterfactual, void> {
   const startedAt = performance.now();
   checkAbort(opts.signal);
   checkInput(x, shape);
@@ -385,15 +410,15 @@ export function growingSpheres(probs: ProbabilitySource, x: Float32Array, shape:
   const grid = BlockGrid.forImage(shape, Math.floor(opts.searchSide ?? o.searchSide.default));
   const search = new Search(oracle, x, original, target, n, new SeededRandom(opts.seed ?? 0), grid);
   const maxEvaluations = opts.maxEvaluations ? opts.maxEvaluations : Infinity;
-  let found = search.searchLayers(maxLayers, maxEvaluations, opts.eta ?? Math.sqrt(x.length), opts.layerWidth);
+  let found = yield* search.searchLayers(maxLayers, maxEvaluations, opts.eta ?? Math.sqrt(x.length), opts.layerWidth);
   if (!found) return counterfactualOf({ ...outcome, image: x.slice(), probabilities: p0, iterations: search.iterations });
   const l2FirstEnemy = found.dist;
   const refineSteps = Math.max(0, Math.floor(opts.refineIterations ?? o.refineIterations.default));
-  if (refineSteps > 0) found = search.refineBoundary(found, refineSteps);
+  if (refineSteps > 0) found = yield* search.refineBoundary(found, refineSteps);
   const l2BeforeSparsification = found.dist;
   const l0BeforeSparsification = search.changed(found.point).length;
   const rounds = Math.floor(opts.sparsifyRounds ?? o.sparsifyRounds.default);
-  const e = rounds >= 0 ? search.sparsify(found.point, rounds) : found.point;
+  const e = rounds >= 0 ? yield* search.sparsify(found.point, rounds) : found.point;
   return counterfactualOf({
     ...outcome, image: e, probabilities: oracle.predict(e, 1), iterations: search.iterations,
     extra: { l2FirstEnemy, l2BeforeSparsification, l0BeforeSparsification, searchBlock: grid.block },

@@ -15,7 +15,7 @@ import { scaledSamples } from '../budget';
 import type { Pause } from '../pacing';
 import type { ImageShape, ModelView } from '../types';
 import { gradientCounterfactualOn, GRADIENT_COUNTERFACTUAL_OPTIONS } from './gradient';
-import { growingSpheres, GROWING_SPHERES_OPTIONS } from './growingSpheres';
+import { growingSpheresPaced, GROWING_SPHERES_OPTIONS } from './growingSpheres';
 import type { Counterfactual, CounterfactualTarget } from './types';
 
 export interface CounterfactualRequest {
@@ -55,11 +55,11 @@ export const COUNTERFACTUALS: readonly CounterfactualMethodSpec[] = [
     description: 'Growing Spheres (Laugel et al. 2018, black-box)',
     usesGradients: false,
     options: GROWING_SPHERES_OPTIONS,
-    run: (m, r) => growingSpheres(m, r.image, r.shape, {
+    run: (m, r) => growingSpheresPaced(m, r.image, r.shape, {
       ...r.options,
       // No limit of its own: SAMPLE_MAC_BUDGET's worth of images (at least 512), none where the cost is unknown.
       maxEvaluations: (r.options.maxEvaluations as number) || (m.cost ? scaledSamples(m.cost, Infinity, 512) : Infinity),
-      target: r.target, seed: r.seed, signal: r.signal,
+      target: r.target, seed: r.seed, signal: r.signal, pause: r.pause,
     }),
   },
 ];
