@@ -3,7 +3,8 @@
 // Warm: the same command on another image afterwards (engine and model warm, a new panel). Median of the warm runs.
 // Rapid: five more digits right-clicked in quick succession, each as soon as the previous one's first overlay is on
 // screen (the earlier ones' remaining methods still running): click → first overlay for each.
-// Where the cold run's time went comes from the extension's start-up timeline (XAI_LENS_TIMELINE_FILE).
+// Where the cold run's time went comes from the extension's start-up timeline (XAI_LENS_TIMELINE_FILE) and the
+// host's own marks in the webview frame (cold_host). primed-cold.ui.mjs runs after it in a fresh profile.
 // Writes test-artifacts/latency.json. Run: npm run bench:latency (the repository as the development extension), or
 // npm run bench:latency:vsix (the linux-x64 .vsix installed into the fresh profile).
 import { copyFileSync } from 'node:fs';
