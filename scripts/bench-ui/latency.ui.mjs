@@ -9,22 +9,16 @@
 // npm run bench:latency:vsix (the linux-x64 .vsix installed into the fresh profile).
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { explainFromExplorer, firstOverlay, hostWebviewMarks, recordLatency, startupTimeline } from './latencyCommon.mjs';
+import { explainFromExplorer, firstOverlay, hostWebviewMarks, recordLatency, startupTimeline, untilFrame } from './latencyCommon.mjs';
 
 /** Waits until the panel of `file` has finished everything (counterfactual included), so runs do not queue. */
-async function finished(page, file) {
-  const end = Date.now() + 120_000;
-  while (Date.now() < end) {
-    for (const frame of page.frames()) {
-      try {
-        if ((await frame.locator('h1', { hasText: file }).count()) && (await frame.locator('main[aria-busy="false"]').count()) && (await frame.locator('text=Faithfulness metrics').count())) return;
-      } catch {
-        // a frame that navigated away meanwhile
-      }
-    }
-    await page.waitForTimeout(100);
-  }
-  throw new Error(`${file} did not finish within 120 s`);
+function finished(page, file) {
+  return untilFrame(
+    page,
+    async (f) => (await f.locator('h1', { hasText: file }).count()) && (await f.locator('main[aria-busy="false"]').count()) && (await f.locator('text=Faithfulness metrics').count()),
+    `${file} did not finish`,
+    100,
+  );
 }
 
 export default async function ({ page, workspace, repoRoot, log }) {

@@ -7,20 +7,32 @@ export function explainFromExplorer(page, file) {
   return runFromExplorer(page, file, 'Explain with CBAM-MobileNetV2');
 }
 
-/** Polls every webview frame until one that shows `file` has its Grad-CAM tile's canvas; returns the time. */
-export async function firstOverlay(page, file) {
+/**
+ * Polls every frame every `everyMs` until `shows(frame)` holds for one of them; returns the time. Throws `what` after
+ * 120 s.
+ */
+export async function untilFrame(page, shows, what, everyMs = 25) {
   const end = Date.now() + 120_000;
   while (Date.now() < end) {
     for (const frame of page.frames()) {
       try {
-        if ((await frame.locator('h1', { hasText: file }).count()) && (await frame.locator('.overlay-tile[data-method="gradcam"] canvas').count())) return Date.now();
+        if (await shows(frame)) return Date.now();
       } catch {
         // a frame that navigated away meanwhile
       }
     }
-    await page.waitForTimeout(25);
+    await page.waitForTimeout(everyMs);
   }
-  throw new Error(`no overlay for ${file} within 120 s`);
+  throw new Error(`${what} within 120 s`);
+}
+
+/** The time at which a webview frame showing `file` has its Grad-CAM tile's canvas. */
+export function firstOverlay(page, file) {
+  return untilFrame(
+    page,
+    async (f) => (await f.locator('h1', { hasText: file }).count()) && (await f.locator('.overlay-tile[data-method="gradcam"] canvas').count()),
+    `no overlay for ${file}`,
+  );
 }
 
 /**

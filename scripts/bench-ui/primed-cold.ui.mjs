@@ -6,7 +6,7 @@
 // test-artifacts/latency.json.
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { explainFromExplorer, firstOverlay, forgetStartupTimeline, hostWebviewMarks, recordLatency, startupTimeline } from './latencyCommon.mjs';
+import { explainFromExplorer, firstOverlay, forgetStartupTimeline, hostWebviewMarks, recordLatency, startupTimeline, untilFrame } from './latencyCommon.mjs';
 
 async function runCommand(page, title) {
   await page.keyboard.press('F1');
@@ -31,18 +31,7 @@ export default async function ({ page, workspace, repoRoot, log }) {
   await page.locator('.monaco-editor .view-lines', { hasText: 'Markdown heading' }).first().click();
 
   const tMd = await runCommand(page, 'Markdown: Open Preview to the Side');
-  let shownAt;
-  while (!shownAt && Date.now() < tMd + 120_000) {
-    for (const f of page.frames()) {
-      try {
-        if (await f.locator('h1', { hasText: 'Markdown heading' }).count()) shownAt = Date.now();
-      } catch {
-        // a frame that navigated away meanwhile
-      }
-    }
-    await page.waitForTimeout(25);
-  }
-  if (!shownAt) throw new Error('the Markdown preview did not show within 120 s');
+  const shownAt = await untilFrame(page, async (f) => (await f.locator('h1', { hasText: 'Markdown heading' }).count()) > 0, 'the Markdown preview did not show');
   const mdHost = await hostWebviewMarks(page, tMd);
   log(`the host's first webview (Markdown preview): ${shownAt - tMd} ms ${JSON.stringify(mdHost)}`);
   await runCommand(page, 'View: Close All Editors');

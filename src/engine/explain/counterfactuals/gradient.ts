@@ -96,7 +96,6 @@ export async function gradientCounterfactualOn(
   const pays = (view.cost?.macs ?? Infinity) >= SPLIT_MIN_MACS;
   const tick = pacer(opts.pause, opts.signal);
   if (!peer || !explainThreadsPay() || !pays) {
-    if (!opts.pause) return gradientCounterfactual(view.scores, view, x, shape, opts);
     return driveSearch(counterfactualSearch(view.scores, view, x, shape, opts), async (step) => {
       await tick();
       return laneGradient(view.scores, step);
