@@ -56,8 +56,8 @@ const COMMANDS: Record<string, Command> = {
     run: evaluateCommand,
   },
   predict: {
-    summary: 'top-5 classes for images (PNG or JPEG)',
-    usage: 'predict [--model <file|dir|default>] [--allow-large-model] [--backend b] [--json] <images...>',
+    summary: 'top-5 classes for images (PNG or JPEG; a folder stands for every one under it)',
+    usage: 'predict [--model <file|dir|default>] [--allow-large-model] [--backend b] [--json] <images or folders...>',
     options: { ...modelOpt, ...backendOpt, ...jsonOpt },
     run: predictCommand,
   },

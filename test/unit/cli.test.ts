@@ -13,6 +13,8 @@ import { loadMnist } from '../../src/engine/data/datasets';
 import { encodePng, readImageFile } from '../../src/engine/image/decode';
 import { defaultModelDir, packageRoot } from '../../src/engine/paths';
 import { runCli, tempDir, type CliRun } from './helpers';
+import { predictCommand } from '../../src/engine/cli/predict';
+import { SHAPES, writeShapesFolder } from './shapesFolder';
 
 type Run = CliRun;
 const cli = runCli;
@@ -69,6 +71,31 @@ describe('cli', function () {
     assert.match(errs[1], new RegExp(`^xai-lens: ${missing}: .*not found`));
     assert.match(errs[2], new RegExp(`^xai-lens: ${notImage}: .*(unknown|not a PNG or JPEG)`));
     for (const e of errs) assert.ok(!e.includes('\n') && !/\bat \w+ \(/.test(e), 'no stack trace');
+  });
+
+  it('predict takes folders: every image under them in sorted order, predicted chunk by chunk as when listed one by one', async () => {
+    const dir = join(tmp.dir, 'predict-folder');
+    writeShapesFolder(dir, { perClass: 3, seed: 5, flat: true });
+    writeFileSync(join(dir, 'square', 'broken.png'), 'not a png');
+    const empty = join(tmp.dir, 'predict-empty');
+    mkdirSync(empty, { recursive: true });
+    const listed = SHAPES.flatMap((k) => [...(k === 'square' ? ['broken.png'] : []), '000.png', '001.png', '002.png'].map((f) => join(dir, k, f)));
+    const one = await cli('predict', '--model', untrained, '--json', ...listed);
+    const io = { out: [] as string[], err: [] as string[] };
+    // Four images per chunk: three chunks, one with the broken image.
+    const code = await predictCommand({ model: untrained, json: true }, [dir, empty], { out: (l) => io.out.push(l), err: (l) => io.err.push(l), isTty: false }, 4 * 28 * 28);
+    assert.equal(code, 1);
+    assert.equal(one.code, 1);
+    type Line = { file: string; probabilities: number[] };
+    const a = one.out.map((l) => JSON.parse(l) as Line);
+    const b = io.out.map((l) => JSON.parse(l) as Line);
+    assert.deepEqual(b.map((x) => x.file), listed.filter((f) => !f.endsWith('broken.png')));
+    assert.deepEqual(b.map((x) => x.file), a.map((x) => x.file));
+    b.forEach((x, i) => x.probabilities.forEach((p, j) => assert.ok(Math.abs(p - a[i].probabilities[j]) < 1e-5, `${x.file} class ${j}`)));
+    const errs = errors({ code, ...io });
+    assert.equal(errs.length, 2, errs.join('\n'));
+    assert.match(errs[0], new RegExp(`^xai-lens: ${empty}: no PNG or JPEG images under this folder$`));
+    assert.match(errs[1], new RegExp(`^xai-lens: ${join(dir, 'square', 'broken.png')}: `));
   });
 
   it('rejects unknown flags, commands, models and backends with one line and exit 2', async () => {
