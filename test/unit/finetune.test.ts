@@ -95,6 +95,21 @@ describe('fine-tuning', function () {
     assert.equal(e.code, 0, errors(e).join('\n'));
     const card = (await readModelCard(tuned))!;
     assert.ok(Math.abs((JSON.parse(e.out[0]) as { accuracy: number }).accuracy - card.metrics.testAccuracy!) < 1e-9, 'evaluate agrees with the card');
+    // A held-out folder without train/ and test/, holding two of the three classes: evaluated whole, its labels
+    // matched to the model's classes by name (by index, "square" would count as the model's "circle").
+    const heldOut = join(tmp.dir, 'held-out');
+    for (const k of ['square', 'triangle']) {
+      mkdirSync(join(heldOut, k), { recursive: true });
+      for (const f of readdirSync(join(shapes, 'test', k))) copyFileSync(join(shapes, 'test', k, f), join(heldOut, k, f));
+    }
+    const h = await cli('evaluate', '--model', tuned, '--data', heldOut, '--json');
+    assert.equal(h.code, 0, errors(h).join('\n'));
+    const judged = JSON.parse(h.out[0]) as { split: string; count: number; accuracy: number };
+    const p2 = await cli('predict', '--model', tuned, '--json', heldOut);
+    const predicted = p2.out.map((l) => JSON.parse(l) as { file: string; className: string });
+    assert.equal(predicted.length, 60);
+    const right = predicted.filter((x) => x.file.split(/[\\/]/).at(-2) === x.className).length;
+    assert.deepEqual([judged.split, judged.count, judged.accuracy], ['all', 60, right / 60]);
     const x = await cli('explain', image, '--model', tuned, '--methods', 'gradcam', '--counterfactual', 'none', '--json', '--out', join(tmp.dir, 'x'));
     assert.equal(x.code, 0, errors(x).join('\n'));
     const again = join(tmp.dir, 'again');

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { loadDataset, subset } from '../data/datasets';
+import { labelsByModelClasses, loadEvaluationSet, subset } from '../data/datasets';
 import { evaluateProbabilities } from '../inference';
 import { predictFast } from '../parallel/replica';
 import { predictWithBestBackend } from '../native/nativeForward';
@@ -11,16 +11,19 @@ type Values = Record<string, string | boolean | undefined>;
 
 export async function evaluateCommand(values: Values, _positionals: string[], io: Io): Promise<number> {
   const spec = requireFlag(values, 'data', 'evaluate [--model <dir|default>] --data <...>');
-  const split = stringFlag(values, 'split') ?? 'test';
-  if (split !== 'test' && split !== 'train') throw new XaiLensError(`--split must be "test" or "train", got "${split}"`);
+  const splitFlag = stringFlag(values, 'split');
+  if (splitFlag !== undefined && splitFlag !== 'test' && splitFlag !== 'train') throw new XaiLensError(`--split must be "test" or "train", got "${splitFlag}"`);
   const backend = await startBackend(stringFlag(values, 'backend'), io);
   const loaded = await loadModelFolder(stringFlag(values, 'model'), values['allow-large-model'] === true);
-  let ds = await loadDataset(spec, split, loaded.inputShape);
+  const chosen = await loadEvaluationSet(spec, splitFlag, loaded.inputShape);
+  const split = chosen.split;
+  let ds = chosen.ds;
   const limit = numberFlag(values, 'limit', ds.count, { integer: true, min: 1 });
   if (limit < ds.count) ds = subset(ds, Array.from({ length: limit }, (_, i) => i));
   if (ds.numClasses > loaded.numClasses) {
     throw new XaiLensError(`dataset "${spec}" has ${ds.numClasses} classes but the model predicts ${loaded.numClasses}`, loaded.dir);
   }
+  ds = labelsByModelClasses(ds, loaded.imported.classNames);
   const t0 = performance.now();
   const run = await predictWithBestBackend(loaded.model, ds, () => predictFast(loaded.model, ds, 256, loaded.numClasses));
   if (run.note && !values.json) io.err(run.note);

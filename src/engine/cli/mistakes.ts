@@ -1,5 +1,5 @@
 /** `xai-lens mistakes`: the misclassified images of a dataset, most confident first, with Grad-CAM thumbnails. */
-import { labelsByModelClasses, loadDataset, subset } from '../data/datasets';
+import { labelsByModelClasses, loadEvaluationSet, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
 import { XaiLensError } from '../errors';
 import { COUNTERFACTUALS, getCounterfactualMethod } from '../explain/counterfactuals/registry';
@@ -14,22 +14,15 @@ export const MISTAKES_USAGE =
 
 export async function mistakesCommand(values: Values, _positionals: string[], io: Io): Promise<number> {
   const spec = requireFlag(values, 'data', MISTAKES_USAGE);
-  const split = stringFlag(values, 'split') ?? 'test';
-  if (split !== 'test' && split !== 'train') throw new XaiLensError(`--split must be "test" or "train", got "${split}"`);
+  const split = stringFlag(values, 'split');
+  if (split !== undefined && split !== 'test' && split !== 'train') throw new XaiLensError(`--split must be "test" or "train", got "${split}"`);
   const limit = numberFlag(values, 'limit', 50, { integer: true, min: 1 });
   const cfFlag = stringFlag(values, 'counterfactual');
   if (cfFlag !== undefined) getCounterfactualMethod(cfFlag); // an unknown method fails before any work
   const counterfactuals = numberFlag(values, 'counterfactuals', 1, { integer: true, min: 0 });
   await startBackend(stringFlag(values, 'backend'), io);
   const loaded = await loadModelFolder(stringFlag(values, 'model'));
-  // A folder without train/ and test/ is evaluated whole.
-  let ds;
-  try {
-    ds = await loadDataset(spec, split, loaded.inputShape, { onWarning: (m) => io.err(m), onNote: (m) => io.err(m) });
-  } catch (e) {
-    if (!(e instanceof XaiLensError) || split !== 'test' || !/no test\/ subfolder: a folder without/.test(e.message)) throw e;
-    ds = await loadDataset(spec, 'train', loaded.inputShape, { onWarning: (m) => io.err(m), onNote: (m) => io.err(m) });
-  }
+  let { ds } = await loadEvaluationSet(spec, split, loaded.inputShape, { onWarning: (m) => io.err(m), onNote: (m) => io.err(m) });
   const maxImages = numberFlag(values, 'max-images', ds.count, { integer: true, min: 1 });
   if (maxImages < ds.count) ds = subset(ds, Array.from({ length: maxImages }, (_, i) => i));
   ds = labelsByModelClasses(ds, loaded.imported.classNames);

@@ -377,14 +377,29 @@ async function loadFolderSplit(dir: string, split: Split, shape: ImageShape, fol
     if (split === 'test') {
       throw new XaiLensError('no test/ subfolder: a folder without train/ and test/ is all training data', dir);
     }
-    return loadImageFolder(dir, shape, { ...folder, name });
+    return loadImageFolder(dir, shape, { ...folder, name: basename(dir) });
   }
   if (split === 'train') return loadImageFolder(trainDir, shape, { ...folder, name });
   if (!(await isDirectory(testDir))) throw new XaiLensError('has train/ but no test/ subfolder', dir);
   return loadImageFolder(testDir, shape, { ...folder, name, classNames: await listDirs(trainDir) });
 }
 
-/** Copies the chosen examples, in the given order. The hash derives from the parent's and the indices. */
+/**
+ * The images a model is judged on (evaluate, mistakes): `split` when given; otherwise the test split, or all of a
+ * folder of class folders that has no train/ and test/ (a held-out folder).
+ */
+export async function loadEvaluationSet(
+  spec: string,
+  split: Split | undefined,
+  shape: ImageShape,
+  folder: Pick<ImageFolderOptions, 'onWarning' | 'onNote'> = {},
+): Promise<{ ds: ImageDataset; split: Split | 'all' }> {
+  if (split === undefined && (await isDirectory(spec)) && !(await isIdxFolder(spec, 'test')) && !(await isDirectory(join(spec, 'train')))) {
+    return { ds: await loadDataset(spec, 'train', shape, folder), split: 'all' };
+  }
+  return { ds: await loadDataset(spec, split ?? 'test', shape, folder), split: split ?? 'test' };
+}
+
 /**
  * A labelled folder's labels as indices of the model's classes, matched by name, so a model whose classes are not in
  * the folder's (sorted) order is judged right. Names the model does not have: unchanged where none match (numbered
@@ -399,6 +414,7 @@ export function labelsByModelClasses(ds: ImageDataset, modelClassNames: readonly
   return { ...ds, labels, numClasses: modelClassNames.length, classNames: [...modelClassNames] };
 }
 
+/** Copies the chosen examples, in the given order. The hash derives from the parent's and the indices. */
 export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name): ImageDataset {
   const per = ds.shape[0] * ds.shape[1] * ds.shape[2];
   const n = indices.length;

@@ -22,7 +22,7 @@ import { loadOrt, ortThreads } from '../native/ort';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { metadataStamp } from '../io/modelMetadata';
-import { labelsByModelClasses, loadDataset, subset } from '../data/datasets';
+import { labelsByModelClasses, loadEvaluationSet, subset } from '../data/datasets';
 import { findMistakes } from '../mistakes';
 import type { MistakeParams, MistakesParams, MistakesReport } from '../../shared/mistakes';
 import type { ExplainResult } from '../explain/explain';
@@ -96,7 +96,7 @@ export class EngineService {
   /** The misclassified images of a dataset (src/engine/mistakes.ts); each is sent as an 'engine/mistake' when done. */
   async mistakes(p: MistakesParams, signal?: AbortSignal): Promise<MistakesReport> {
     const m = await this.warm(p.modelDir);
-    let ds = await loadDataset(p.data, p.split ?? 'test', m.view.inputShape, { onWarning: () => undefined });
+    let { ds } = await loadEvaluationSet(p.data, p.split, m.view.inputShape, { onWarning: () => undefined });
     if (p.maxImages && p.maxImages < ds.count) ds = subset(ds, Array.from({ length: p.maxImages }, (_, i) => i));
     ds = labelsByModelClasses(ds, m.info.classNames);
     const token = p.progressToken ?? '';
