@@ -1,5 +1,5 @@
 /**
- * `npm run bench:zoo -- [--epochs N] [--minutes M] [--limit N] [--test-limit N] [--models id,id] [--runs dir] [--threads 1|2] [--fresh]`:
+ * `npm run bench:zoo -- [--epochs N] [--minutes M] [--limit N] [--test-limit N] [--models id,id] [--runs dir] [--threads 1|2] [--option key=value]… [--fresh]`:
  * trains every architecture of the zoo on MNIST within M minutes per row, resumably (scripts/zooBench.ts), and
  * writes docs/zoo.json and docs/zoo.md. `--threads 1` leaves the second core to another row's process. The last line printed is the rows as JSON.
  */
@@ -24,8 +24,15 @@ async function main(): Promise<void> {
       backend: { type: 'string' },
       threads: { type: 'string' },
       fresh: { type: 'boolean' },
+      option: { type: 'string', multiple: true },
     },
   });
+  const modelOptions: Record<string, string> = {};
+  for (const kv of values.option ?? []) {
+    const m = /^(\w+)=(.+)$/.exec(kv);
+    if (!m) throw new Error(`--option takes key=value (an architecture option, e.g. stemStride=1), got "${kv}"`);
+    modelOptions[m[1]] = m[2];
+  }
   const backend = await initBackend(parseBackendChoice(values.backend));
   if (values.fresh) {
     rmSync(values.json!, { force: true });
@@ -40,6 +47,7 @@ async function main(): Promise<void> {
     epochs: Number(values.epochs),
     minutes: Number(values.minutes),
     limit: values.limit ? Number(values.limit) : undefined,
+    modelOptions,
     runsDir: values.runs!, jsonPath: values.json!, mdPath: values.md!,
     backend: backend.description, threads: values.threads ? Number(values.threads) : secondThreadPays(backend.name) ? 2 : 1,
     log: (l) => process.stderr.write(l + '\n'),

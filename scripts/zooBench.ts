@@ -60,6 +60,11 @@ export interface ZooBenchOptions {
   backend: string;
   threads: number;
   log?: (line: string) => void;
+  /**
+   * Architecture options over the zoo's (`presetModelOptions`), as `xai-lens train` takes them (`{ stemStride: '1' }`),
+   * for the rows whose architecture has them; the table names every one that differs from the zoo's.
+   */
+  modelOptions?: Record<string, string>;
   /** Test hook: aborts a row (as a kill would) after this many training steps in total. */
   abortAfterSteps?: number;
   batchSize?: number;
@@ -84,6 +89,17 @@ export function readRows(path: string): ZooRow[] {
 const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(2)} %`);
 const millions = (v: number) => `${(v / 1e6).toFixed(v < 1e6 ? 2 : 1)} M`;
 
+/** " (α 0.125)", with every option the row changed from the zoo's after it: " (α 0.125, stemStride 1)". */
+function widthAndChanges(r: ZooRow): string {
+  const options = r.settings.options ?? {};
+  const zoo = presetModelOptions(getPreset('default'), getArchitecture(r.architecture));
+  const parts = [
+    ...(options.alpha === undefined ? [] : [`α ${String(options.alpha)}`]),
+    ...Object.entries(options).filter(([k, v]) => k !== 'alpha' && k in zoo && String(v) !== String(zoo[k])).map(([k, v]) => `${k} ${String(v)}`),
+  ];
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
 export function renderZooMarkdown(rows: ZooRow[]): string {
   const lines = [
     '# Model zoo on MNIST',
@@ -98,9 +114,8 @@ export function renderZooMarkdown(rows: ZooRow[]): string {
   for (const r of rows) {
     const epochs = `${r.epochs}/${r.settings.epochsPlanned}${r.completed ? '' : ' *partial*'}`;
     const note = r.settings.testImages < 10000 ? ` (${r.settings.testImages} test images)` : '';
-    const alpha = r.settings.options?.alpha;
     lines.push(
-      `| ${r.backbone}${alpha === undefined ? '' : ` (α ${alpha})`} | ${r.attention} | ${millions(r.params)} | ${millions(r.macs)} | ${r.settings.trainImages} | ${epochs} | ${pct(r.testAccuracy)}${note} | ${r.testLoss === null ? '–' : r.testLoss.toFixed(4)} | ${r.trainingMinutes.toFixed(1)} min | ${r.trainImagesPerSecond.toFixed(0)} | ${r.backend} | ${r.machine} |`,
+      `| ${r.backbone}${widthAndChanges(r)} | ${r.attention} | ${millions(r.params)} | ${millions(r.macs)} | ${r.settings.trainImages} | ${epochs} | ${pct(r.testAccuracy)}${note} | ${r.testLoss === null ? '–' : r.testLoss.toFixed(4)} | ${r.trainingMinutes.toFixed(1)} min | ${r.trainImagesPerSecond.toFixed(0)} | ${r.backend} | ${r.machine} |`,
     );
   }
   lines.push('', '## The research, for comparison', '', '| Backbone | Attention | Parameters | Test accuracy |', '|---|---|---:|---:|');
@@ -119,6 +134,9 @@ export async function runZooBench(o: ZooBenchOptions): Promise<ZooRow[]> {
   const trainDs = o.limit && o.limit < split.train.count ? subset(split.train, Array.from({ length: o.limit }, (_, i) => i)) : split.train;
   const valCount = o.limit ? Math.max(1, Math.round(o.limit * preset.valFraction)) : split.val.count;
   const validation = valCount < split.val.count ? subset(split.val, Array.from({ length: valCount }, (_, i) => i)) : split.val;
+  for (const key of Object.keys(o.modelOptions ?? {})) {
+    if (!ids.some((id) => key in getArchitecture(id).options)) throw new Error(`option "${key}": none of the rows' architectures has it`);
+  }
   let steps = 0;
   for (const id of ids) {
     if (rows.some((r) => r.architecture === id)) {
@@ -126,7 +144,7 @@ export async function runZooBench(o: ZooBenchOptions): Promise<ZooRow[]> {
       continue;
     }
     const arch = getArchitecture(id);
-    const modelOptions = presetModelOptions(preset, arch);
+    const modelOptions = { ...presetModelOptions(preset, arch), ...Object.fromEntries(Object.entries(o.modelOptions ?? {}).filter(([k]) => k in arch.options)) };
     const runDir = join(o.runsDir, id);
     const resume = existsSync(join(runDir, 'checkpoint.json'));
     const spent = resume ? (JSON.parse(readFileSync(join(runDir, 'checkpoint.json'), 'utf8')) as { seconds: number }).seconds : 0;

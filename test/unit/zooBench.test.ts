@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { initBackend } from '../../src/engine/backend/backends';
 import { loadMnist, subset, type ImageDataset } from '../../src/engine/data/datasets';
 import { readRows, renderZooMarkdown, runZooBench, type ZooBenchOptions } from '../../scripts/zooBench';
+import { getArchitecture } from '../../src/engine/models/zoo';
+import { countMacs } from '../../src/engine/models/modelStats';
 import { tempDir } from './helpers';
 
 describe('bench:zoo', function () {
@@ -62,5 +64,22 @@ describe('bench:zoo', function () {
     assert.match(md, /\| ResNet50 \| CBAM \| 24\.0 M \| 98\.90 % \|/);
     assert.match(md, /\| EfficientNetB0 \| CBAM \| 4\.4 M \| 97\.05 % \|/);
     assert.match(md, /\| MobileNetV2 \| CBAM \| 2\.6 M \| 97\.60 % \|/);
+  });
+
+  it('--option changes an architecture option for the rows that have it, and the table names the change', async () => {
+    const dir = join(tmp.dir, 'options');
+    const base = { ...opts([]), architectures: ['mobilenetv2'], epochs: 1, limit: 32, runsDir: join(dir, 'runs'), jsonPath: join(dir, 'zoo.json'), mdPath: join(dir, 'zoo.md') };
+    await assert.rejects(runZooBench({ ...base, modelOptions: { dropConnect: '0' } }), /option "dropConnect": none of the rows' architectures has it/);
+    const [row] = await runZooBench({ ...base, modelOptions: { stemStride: '1' } });
+    assert.equal(row.settings.options?.stemStride, '1');
+    // The row's model is the one the option builds (MobileNetV2's stage table follows its stem stride at 28 px).
+    const arch = getArchitecture('mobilenetv2');
+    const built = arch.build({ inputShape: [28, 28, 1], numClasses: 10, options: row.settings.options, seed: 1 });
+    const zoo = readRows(join(tmp.dir, 'zoo.json')).find((r) => r.architecture === 'mobilenetv2')!;
+    assert.deepEqual([row.params, row.macs], [built.countParams(), countMacs(built)]);
+    assert.notEqual(row.params, zoo.params);
+    built.dispose();
+    assert.match(readFileSync(join(dir, 'zoo.md'), 'utf8'), /\| MobileNetV2 \(α 1, stemStride 1\) \| none \|/);
+    assert.match(renderZooMarkdown([zoo]), /\| MobileNetV2 \(α 1\) \| none \|/);
   });
 });
