@@ -1,14 +1,13 @@
 import { stat } from 'node:fs/promises';
 import * as tf from '@tensorflow/tfjs';
-import { describeError } from '../errors';
+import { describeError, XaiLensError } from '../errors';
 import { readImageFile } from '../image/decode';
 import { prepareForModel } from '../preprocess';
 import { predictFast } from '../parallel/replica';
-import { predictWithBestBackend } from '../native/nativeForward';
+import { openBestForward } from '../native/nativeForward';
 import { listImages } from '../explain/folder';
 import { loadModelFolder, startBackend, type Io } from './common';
 import { stringFlag } from './flags';
-import { XaiLensError } from '../errors';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -45,34 +44,37 @@ export async function predictCommand(values: Values, args: string[], io: Io, chu
   const k = loaded.numClasses;
   const chunk = Math.max(1, Math.floor(chunkValues / per));
   const pixels = new Float32Array(Math.min(files.length, chunk) * per);
-  let noteShown = false;
-  for (let start = 0; start < files.length; start += chunk) {
-    const good: { file: string; notes: string[] }[] = [];
-    for (const file of files.slice(start, start + chunk)) {
-      try {
-        const prepared = prepareForModel(await readImageFile(file), loaded.inputShape, details, details.alphaBackground);
-        pixels.set(prepared.image.data, good.length * per);
-        good.push({ file, notes: prepared.notes });
-      } catch (e) {
-        failures++;
-        io.err(`xai-lens: ${describeError(e)}`);
+  // Opened once: ONNX Runtime's session and its probe are not repeated for every chunk.
+  const forward = await openBestForward(loaded.model, (src) => predictFast(loaded.model, src, 256, loaded.numClasses));
+  if (forward.note && !values.json) io.err(forward.note);
+  try {
+    for (let start = 0; start < files.length; start += chunk) {
+      const good: { file: string; notes: string[] }[] = [];
+      for (const file of files.slice(start, start + chunk)) {
+        try {
+          const prepared = prepareForModel(await readImageFile(file), loaded.inputShape, details, details.alphaBackground);
+          pixels.set(prepared.image.data, good.length * per);
+          good.push({ file, notes: prepared.notes });
+        } catch (e) {
+          failures++;
+          io.err(`xai-lens: ${describeError(e)}`);
+        }
       }
+      if (!good.length) continue;
+      const probabilities = await forward.run({ images: pixels.subarray(0, good.length * per), count: good.length, shape: loaded.inputShape });
+      good.forEach(({ file, notes }, index) => {
+        const p = Array.from(probabilities.subarray(index * k, (index + 1) * k));
+        const ranked = p.map((v, i) => [i, v] as const).sort((a, b) => b[1] - a[1]);
+        if (values.json) {
+          io.out(JSON.stringify({ file, label: ranked[0][0], className: names[ranked[0][0]], probabilities: p, backend: forward.backend, ...(notes.length ? { notes } : {}) }));
+        } else {
+          const top = ranked.slice(0, 5).map(([i, v]) => `${names?.[i] ?? i} ${(v * 100).toFixed(2)}%`);
+          io.out(`${file}: ${names?.[ranked[0][0]] ?? ranked[0][0]}  (top-5: ${top.join(', ')})${notes.length ? `  [${notes.join('; ')}]` : ''}`);
+        }
+      });
     }
-    if (!good.length) continue;
-    const src = { images: pixels.subarray(0, good.length * per), count: good.length, shape: loaded.inputShape };
-    const run = await predictWithBestBackend(loaded.model, src, () => predictFast(loaded.model, src, 256, loaded.numClasses));
-    if (run.note && !values.json && !noteShown) io.err(run.note);
-    noteShown = true;
-    good.forEach(({ file, notes }, index) => {
-      const p = Array.from(run.probabilities.subarray(index * k, (index + 1) * k));
-      const ranked = p.map((v, i) => [i, v] as const).sort((a, b) => b[1] - a[1]);
-      if (values.json) {
-        io.out(JSON.stringify({ file, label: ranked[0][0], className: names[ranked[0][0]], probabilities: p, backend: run.backend, ...(notes.length ? { notes } : {}) }));
-      } else {
-        const top = ranked.slice(0, 5).map(([i, v]) => `${names?.[i] ?? i} ${(v * 100).toFixed(2)}%`);
-        io.out(`${file}: ${names?.[ranked[0][0]] ?? ranked[0][0]}  (top-5: ${top.join(', ')})${notes.length ? `  [${notes.join('; ')}]` : ''}`);
-      }
-    });
+  } finally {
+    forward.dispose();
   }
   loaded.model.dispose();
   tf.disposeVariables();

@@ -144,20 +144,40 @@ export function runInBatches(native: NativeForward, images: Float32Array, n: num
   return out;
 }
 
+type ImageBatch = { images: Float32Array; count: number; shape: [number, number, number] };
+
+/** A forward pass opened once for many batches: ONNX Runtime where it loads and agrees with TF.js, else `fallback`. */
+export interface BestForward {
+  backend: string;
+  /** Why not native, when not. */
+  note?: string;
+  run(src: ImageBatch): Promise<Float32Array>;
+  dispose(): void;
+}
+
+export async function openBestForward(model: tf.LayersModel, fallback: (src: ImageBatch) => Promise<Float32Array>, batchSize = 256): Promise<BestForward> {
+  const status = await prepareNativeForward(model);
+  const native = status.forward;
+  if (!native) return { backend: tf.getBackend(), note: status.note, run: fallback, dispose: () => undefined };
+  return {
+    backend: native.name,
+    run: async (src) => runInBatches(native, src.images, src.count, src.shape[0] * src.shape[1] * src.shape[2], batchSize),
+    dispose: () => native.dispose(),
+  };
+}
+
 /** Probabilities of every image of `src`, on ONNX Runtime where it loads and agrees with TF.js, else on TF.js
  * (`fallback`, e.g. the two-thread wasm path). Says which ran it and why not native. */
 export async function predictWithBestBackend(
   model: tf.LayersModel,
-  src: { images: Float32Array; count: number; shape: [number, number, number] },
+  src: ImageBatch,
   fallback: () => Promise<Float32Array>,
   batchSize = 256,
 ): Promise<{ probabilities: Float32Array; backend: string; note?: string }> {
-  const status = await prepareNativeForward(model);
-  const native = status.forward;
-  if (!native) return { probabilities: await fallback(), backend: tf.getBackend(), note: status.note };
+  const best = await openBestForward(model, fallback, batchSize);
   try {
-    return { probabilities: runInBatches(native, src.images, src.count, src.shape[0] * src.shape[1] * src.shape[2], batchSize), backend: native.name };
+    return { probabilities: await best.run(src), backend: best.backend, note: best.note };
   } finally {
-    native.dispose();
+    best.dispose();
   }
 }
